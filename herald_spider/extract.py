@@ -1,0 +1,446 @@
+"""Pure extraction over a response: article fields and the links a page offers.
+
+Nothing here builds a Request or touches the network, so every function is tested with a
+plain ``HtmlResponse``. Sources are read in order: JSON-LD, ``Fusion.globalContent``,
+``<meta>``, then the DOM; every field still comes out of a page with only the DOM.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import urljoin
+
+from lxml import etree
+from parsel import Selector
+from scrapy.http import TextResponse
+
+from herald_spider import selectors as css
+from herald_spider import urls
+from herald_spider.items import Article
+from herald_spider.loaders import ArticleLoader
+from herald_spider.normalize import (
+    byline_distributor,
+    clean_text,
+    collapse_ws,
+    distributor_from_credit,
+    known_distributor,
+    parse_bool,
+    split_byline,
+    word_count,
+)
+from herald_spider.structured import (
+    Decoded,
+    article_objects,
+    as_list,
+    breadcrumb_urls,
+    decode_fusion,
+    decode_json_ld,
+    dig,
+    first_str,
+)
+
+STAFF_DISTRIBUTOR = "NZ Herald"
+_DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
+_CLASS_SELECTOR = re.compile(r"^\.([A-Za-z0-9_-]+)$")
+_SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "button", "svg", "figure"})
+_NOISE_PARAGRAPHS = frozenset({"share this article:", "advertisement"})
+
+
+@dataclass
+class PageData:
+    """Everything decoded from one response, parsed once and shared by the extractors."""
+
+    response: TextResponse
+    json_ld: Decoded
+    article_ld: dict[str, Any]
+    fusion: dict[str, Any]
+    problems: list[str]
+
+    @classmethod
+    def of(cls, response: TextResponse) -> PageData:
+        json_ld = decode_json_ld(response.css(css.JSON_LD).getall())
+        fusion = decode_fusion(
+            response.css(css.FUSION_SCRIPT).getall() or response.css(css.FUSION_SCRIPT_ANY).getall()
+        )
+        articles = article_objects(json_ld.objects)
+        return cls(
+            response=response,
+            json_ld=json_ld,
+            article_ld=articles[0] if articles else {},
+            fusion=fusion.objects[0] if fusion.objects else {},
+            problems=json_ld.problems + fusion.problems,
+        )
+
+    def css_first(self, *queries: str) -> Selector | None:
+        for query in queries:
+            found = self.response.css(query)
+            if found:
+                return found[0]
+        return None
+
+
+@dataclass
+class Extracted:
+    """An extracted article and what was wrong with the page (for the log and the stats)."""
+
+    article: Article
+    problems: list[str] = field(default_factory=list)
+
+
+# --- fields ---------------------------------------------------------------------------
+
+
+def _canonical_url(page: PageData) -> str | None:
+    response = page.response
+    candidates = [
+        response.css(css.CANONICAL).get(),
+        response.css(css.OG_URL).get(),
+        first_str(page.fusion.get("canonicalUrl"), page.fusion.get("websiteUrl")),
+        response.url,
+    ]
+    request_id = urls.article_id(response.url)
+    for candidate in candidates:
+        if not candidate:
+            continue
+        url = urls.canonical_article_url(urljoin(urls.SITE_ROOT, candidate.strip()))
+        if url and (request_id is None or urls.article_id(url) == request_id):
+            return url
+    return None
+
+
+def _ld_people(ld: dict[str, Any]) -> tuple[list[str], list[str]]:
+    """(person names, organisation names) from JSON-LD ``author``."""
+    people: list[str] = []
+    orgs: list[str] = []
+    for author in as_list(ld.get("author")):
+        if isinstance(author, str):
+            people.append(author)
+            continue
+        name = first_str(dig(author, "name"))
+        if not name:
+            continue
+        kind = dig(author, "@type")
+        (orgs if kind == "Organization" or known_distributor(name) else people).append(name)
+    return people, orgs
+
+
+def _fusion_people(fusion: dict[str, Any]) -> list[str]:
+    return [
+        name
+        for name in (first_str(dig(c, "name")) for c in as_list(dig(fusion, "credits", "by")))
+        if name and not known_distributor(name)
+    ]
+
+
+def _dom_byline(page: PageData) -> tuple[str | None, list[str]]:
+    """(the byline text as shown, person names) from the byline block."""
+    block = page.css_first(*css.BYLINE_BLOCK)
+    if block is None:
+        return None, []
+    names_el = next((found[0] for q in css.BYLINE_NAMES_TEXT if (found := block.css(q))), None)
+    raw = collapse_ws(" ".join(names_el.css("::text").getall())) if names_el else None
+    persons = [
+        text
+        for q in css.BYLINE_PERSON
+        for text in (collapse_ws(" ".join(el.css("::text").getall())) for el in block.css(q))
+        if text
+    ]
+    if not persons and raw:
+        persons = split_byline(raw)
+    return raw, [p for p in persons if not known_distributor(p)]
+
+
+def _authors_and_distributor(page: PageData, loader: ArticleLoader) -> None:
+    response, fusion = page.response, page.fusion
+    ld_people, ld_orgs = _ld_people(page.article_ld)
+    byline_raw, dom_people = _dom_byline(page)
+    meta_people = split_byline(response.css(css.META_AUTHOR).get())
+    authors = next(
+        (names for names in (ld_people, _fusion_people(fusion), dom_people, meta_people) if names), []
+    )
+    loader.add_value("authors", authors)
+    loader.add_value("byline_raw", byline_raw)
+
+    credits = [distributor_from_credit(text) for q in css.CREDITS for text in response.css(q).getall()]
+    loader.add_value("distributor", dig(fusion, "distributor", "name"))
+    loader.add_value("distributor", response.css(css.BYLINE_DISTRIBUTOR).getall())
+    loader.add_value("distributor", [known_distributor(org) for org in ld_orgs])
+    loader.add_value("distributor", byline_distributor(byline_raw))
+    loader.add_value("distributor", credits)
+    loader.add_value("distributor", STAFF_DISTRIBUTOR)
+
+
+def _sections(page: PageData, url: str, loader: ArticleLoader) -> None:
+    response, fusion = page.response, page.fusion
+    path = url.removeprefix(urls.SITE_ROOT).strip("/").split("/")
+    section = path[0]
+    loader.add_value("section", section)
+
+    def sub_of(href: str | None) -> str | None:
+        found = urls.section_path(urljoin(urls.SITE_ROOT, href)) if href else None
+        parts = found.split("/") if found else []
+        return parts[1] if len(parts) > 1 and parts[0] == section else None
+
+    loader.add_value("subsection", sub_of(first_str(fusion.get("subSectionLabelLink"))))
+    loader.add_value("subsection", sub_of(response.css(css.SUBKICKER_HREF).get()))
+    slug_and_id = 3 if "premium" in path[-2:-1] else 2
+    if len(path) - slug_and_id >= 2:
+        loader.add_value("subsection", path[1])
+    breadcrumbs = breadcrumb_urls(page.json_ld.objects) + response.css(css.BREADCRUMB_HREFS).getall()
+    loader.add_value("subsection", [sub_of(href) for href in breadcrumbs])
+    meta_sections = [s.strip() for s in (response.css(css.META_SECTION).get() or "").split(",")]
+    if len(meta_sections) > 1:
+        loader.add_value("subsection", meta_sections[1])
+
+
+def _timestamps(page: PageData, loader: ArticleLoader) -> None:
+    ld, fusion, response = page.article_ld, page.fusion, page.response
+    time_el = page.css_first(*css.BYLINE_TIME)
+    published = [
+        ld.get("datePublished"),
+        fusion.get("displayDate"),
+        fusion.get("publishDate"),
+        response.css(css.META_PUBLISHED).get(),
+        time_el.attrib.get("datetime") if time_el is not None else None,
+        " ".join(time_el.css("::text").getall()) if time_el is not None else None,
+    ]
+    published = [value for value in published if isinstance(value, str)]
+    loader.add_value("published_at", published)
+    loader.add_value("published_raw", published)
+    updated = [ld.get("dateModified"), fusion.get("lastUpdatedDate"), response.css(css.META_MODIFIED).get()]
+    loader.add_value("updated_at", [value for value in updated if isinstance(value, str)])
+
+
+def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
+    """Class names that JSON-LD ``hasPart`` marks as not free (the paywalled blocks).
+
+    >>> sorted(hidden_classes({"hasPart": [{"isAccessibleForFree": "False", "cssSelector": ".Ab1"}]}))
+    ['Ab1']
+    """
+    names = set()
+    for part in as_list(ld.get("hasPart")):
+        if parse_bool(dig(part, "isAccessibleForFree")) is False:
+            for selector in str(dig(part, "cssSelector") or "").split(","):
+                match = _CLASS_SELECTOR.match(selector.strip())
+                if match:
+                    names.add(match.group(1))
+    return frozenset(names)
+
+
+def _is_premium(page: PageData, url: str) -> bool:
+    free = parse_bool(page.article_ld.get("isAccessibleForFree"))
+    header = page.response.css(css.HEADER)
+    in_header = any(header.css(q) for q in css.PREMIUM_HEADER[1:])
+    return (
+        free is False
+        or parse_bool(page.fusion.get("isPremium")) is True
+        or page.fusion.get("contentCode") == "premium"
+        or bool(page.response.css(css.PREMIUM_HEADER[0]))
+        or in_header
+        or css.PREMIUM_URL_SEGMENT in url
+    )
+
+
+def _hidden(el: Any, classes: frozenset[str]) -> bool:
+    if _DISPLAY_NONE.search(el.get("style") or "") or el.get("hidden") is not None:
+        return True
+    return bool(classes) and not classes.isdisjoint((el.get("class") or "").split())
+
+
+def _visible_text(el: Any, classes: frozenset[str]) -> str:
+    parts = [el.text or ""]
+    for child in el:
+        if isinstance(child.tag, str) and child.tag not in _SKIP_TAGS and not _hidden(child, classes):
+            parts.append(" " if child.tag == "br" else _visible_text(child, classes))
+        parts.append(child.tail or "")
+    return "".join(parts)
+
+
+def body_paragraphs(response: TextResponse, classes: frozenset[str] = frozenset()) -> list[str] | None:
+    """The visible body paragraphs, or None when the page has no body section at all.
+
+    A paragraph is a ``<p>`` child of a body section; hidden ones (``display:none``, the
+    ``hidden`` attribute, a paywall class) and hidden parts of a split paragraph are left out.
+    """
+    sections = [el.root for q in css.BODY_SECTIONS for el in response.css(q)]
+    if not sections:
+        sections = [el.root for q in css.BODY_FALLBACK for el in response.css(q)][:1]
+    if not sections:
+        return None
+    seen: set[Any] = set()
+    paragraphs = []
+    for section in sections:
+        if section in seen or _hidden(section, classes):
+            continue
+        seen.add(section)
+        for child in section:
+            if child.tag != "p" or _hidden(child, classes):
+                continue
+            text = collapse_ws(_visible_text(child, classes))
+            if text and text.lower() not in _NOISE_PARAGRAPHS:
+                paragraphs.append(text)
+    return paragraphs
+
+
+def _structured_body(page: PageData) -> list[str]:
+    texts = [
+        clean_text(dig(element, "content"))
+        for element in as_list(page.fusion.get("elements"))
+        if dig(element, "type") == "text"
+    ]
+    paragraphs = [text for text in texts if text]
+    if not paragraphs and isinstance(page.article_ld.get("articleBody"), str):
+        paragraphs = [p for p in (clean_text(x) for x in page.article_ld["articleBody"].split("\n")) if p]
+    return paragraphs
+
+
+def _content_hash(article: Article) -> str:
+    digest = hashlib.sha256()
+    for value in (article.title, article.description, article.body, "\x1f".join(article.authors)):
+        digest.update((value or "").encode("utf-8"))
+        digest.update(b"\x1e")
+    return digest.hexdigest()
+
+
+def parse_article(response: TextResponse, fetched_at: datetime | None = None) -> Extracted:
+    """The article on an article page, normalised, with the page's problems listed."""
+    page = PageData.of(response)
+    problems = list(page.problems)
+    loader = ArticleLoader(response=response)
+    url = _canonical_url(page)
+    fusion, ld = page.fusion, page.article_ld
+
+    loader.add_value("url", url)
+    loader.add_value("article_id", urls.article_id(url) if url else None)
+    headline = page.css_first(*css.HEADLINE)
+    loader.add_value("title", ld.get("headline"))
+    loader.add_value("title", [fusion.get("headline"), dig(fusion, "headlines", "basic")])
+    loader.add_value("title", " ".join(headline.css("::text").getall()) if headline else None)
+    loader.add_value("title", response.css(css.OG_TITLE).get())
+    loader.add_value("title", response.css(css.HTML_TITLE).get())
+    loader.add_value("description", [ld.get("description"), fusion.get("description")])
+    loader.add_value("description", response.css(css.META_DESCRIPTION).get())
+    loader.add_value("description", response.css(css.OG_DESCRIPTION).get())
+
+    if url:
+        _sections(page, url, loader)
+    _authors_and_distributor(page, loader)
+    _timestamps(page, loader)
+
+    premium = _is_premium(page, url or response.url)
+    loader.add_value("premium", premium)
+    paragraphs = body_paragraphs(response, hidden_classes(ld))
+    if paragraphs is None:
+        problems.append("no_body_section")
+        # Structured copies hold the whole text, paywalled part included: free articles only.
+        paragraphs = [] if premium else _structured_body(page)
+    body = "\n\n".join(paragraphs) or None
+    loader.add_value("body", body)
+    loader.add_value("word_count", word_count(body))
+    loader.add_value("read_time_minutes", [fusion.get("readTime"), *response.css(css.READ_TIME).getall()])
+
+    images = as_list(ld.get("image"))
+    loader.add_value("image_url", [first_str(img, dig(img, "url")) for img in images])
+    loader.add_value("image_url", [dig(fusion, "image", "url"), fusion.get("ogImage")])
+    loader.add_value("image_url", response.css(css.OG_IMAGE).get())
+    tags = [first_str(dig(tag, "text")) for tag in as_list(fusion.get("tags"))]
+    if not any(tags):
+        tags = [t for value in response.css(css.META_TAGS).getall() for t in value.split(",")]
+    loader.add_value("tags", tags)
+    loader.add_value("fetched_at", fetched_at)
+
+    article = loader.load_item()
+    article.section_path = "/".join(filter(None, (article.section, article.subsection))) or None
+    if article.updated_at and article.published_at:
+        if article.updated_at == article.published_at:
+            article.updated_at = None
+        elif article.updated_at < article.published_at:
+            problems.append("updated_before_published")
+            article.updated_at = None
+    article.content_hash = _content_hash(article)
+    return Extracted(article, problems)
+
+
+# --- links ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PageLink:
+    """A link to an article or a section listing, with the page block it sits in."""
+
+    url: str
+    kind: str
+    article_id: str | None = None
+    section: str | None = None
+
+
+_LINK_BLOCKS_XPATH = (
+    ("related", "//aside[@data-test-ui='related-articles' or contains(@class,'related-articles')]"),
+    ("discover-more", "//aside[@data-test-ui='discover-more' or contains(@class,'discover-more')]"),
+    ("latest-from", "//section[@data-test-ui='latest-from-articles__section']"),
+    ("latest-from", "//*[@data-test-ui='article-sidebar__section-LatestFrom']/.."),
+    ("most-read", "//section[@data-test-ui='most-read' or contains(@class,'most-read')]"),
+    ("subsection", "//nav[@data-test-ui='section-header__subnav']"),
+    ("section-card", "//section[@data-test-ui='story-list']"),
+)
+
+
+def _anchor_kinds(root: Any) -> dict[Any, str]:
+    kinds: dict[Any, str] = {}
+    for kind, xpath in _LINK_BLOCKS_XPATH:
+        for block in root.xpath(xpath):
+            for anchor in block.iter("a"):
+                kinds.setdefault(anchor, kind)
+    return kinds
+
+
+def _anchors(root: Any) -> Iterator[Any]:
+    for anchor in root.iter("a"):
+        if anchor.get("href") and "sponsored" not in (anchor.get("rel") or "").lower().split():
+            yield anchor
+
+
+def page_links(response: TextResponse, default_kind: str = "other") -> list[PageLink]:
+    """Links to site articles and section listings, canonicalised, first occurrence of each.
+
+    Several URLs for one article (query strings, fragments, ``http://``, no trailing slash)
+    collapse into one; a ``/premium/`` URL wins over the same ID without it, because the site
+    serves the page only under its own URL.
+    """
+    root = response.selector.root
+    if not isinstance(root, etree._Element):
+        return []
+    kinds = _anchor_kinds(root)
+    base = response.url
+    by_article: dict[str, PageLink] = {}
+    sections: dict[str, PageLink] = {}
+    for anchor in _anchors(root):
+        href = urljoin(base, anchor.get("href").strip())
+        kind = kinds.get(anchor, default_kind)
+        article_url = urls.canonical_article_url(href)
+        if article_url:
+            key = urls.article_id(article_url)
+            assert key is not None
+            known = by_article.get(key)
+            if known is None:
+                by_article[key] = PageLink(article_url, kind, article_id=key)
+            elif css.PREMIUM_URL_SEGMENT in article_url and css.PREMIUM_URL_SEGMENT not in known.url:
+                by_article[key] = PageLink(article_url, known.kind, article_id=key)
+            continue
+        path = urls.section_path(href)
+        if path and path not in sections:
+            sections[path] = PageLink(urls.section_url(path), kind, section=path)
+    return list(by_article.values()) + list(sections.values())
+
+
+def related_urls(links: Iterable[PageLink], own_id: str | None) -> list[str]:
+    """Sorted article URLs from the related, discover-more and latest-from blocks."""
+    wanted = {"related", "discover-more", "latest-from"}
+    return sorted(
+        {link.url for link in links if link.kind in wanted and link.article_id and link.article_id != own_id}
+    )

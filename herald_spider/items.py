@@ -1,0 +1,61 @@
+"""The article item: one documented field per dataset column (see :mod:`herald_spider.schema`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Article:
+    """One NZ Herald article as stored in ``<HERALD_DATASET_DIR>/articles/``.
+
+    Every timestamp is tz-aware UTC with whole seconds. Text fields are entity-decoded with
+    white space collapsed. A field the page does not give is ``None`` (lists: ``[]``).
+    """
+
+    #: The 26-character Arc ID from the URL (``ZENJPN3QZCD533OKO7FSX5JTSK``); the key.
+    article_id: str | None = None
+    #: Canonical URL: https, www host, trailing slash, ``/premium/`` kept where the site uses it.
+    url: str | None = None
+    #: Top-level section slug from the URL (``world``).
+    section: str | None = None
+    #: Subsection slug (``australia``, ``middle-east``), from page data or the URL; else None.
+    subsection: str | None = None
+    #: ``section`` and ``subsection`` joined by ``/`` (``world/australia``).
+    section_path: str | None = None
+    #: The visible headline: entities decoded, white space collapsed, no " - NZ Herald".
+    title: str | None = None
+    #: The standfirst (meta description).
+    description: str | None = None
+    #: Person names in byline order; ``[]`` for agency copy.
+    authors: list[str] = field(default_factory=list)
+    #: Syndication source or wire ("New York Times", "AP", "Reuters"); "NZ Herald" for staff.
+    distributor: str | None = None
+    #: The byline as the page shows it ("By Lachlan Moore and Priya Raman").
+    byline_raw: str | None = None
+    #: First publication (UTC).
+    published_at: datetime | None = None
+    #: Last update (UTC); None when never updated (equal to ``published_at`` or not given).
+    updated_at: datetime | None = None
+    #: The string ``published_at`` was parsed from, as the source gave it.
+    published_raw: str | None = None
+    #: Herald Premium (paywalled) article.
+    premium: bool | None = None
+    #: Visible body paragraphs joined by blank lines; for premium articles only the part a
+    #: non-subscriber is shown.
+    body: str | None = None
+    #: Whitespace-separated words in ``body``.
+    word_count: int | None = None
+    #: Minutes to read as the page states it ("Quick Read" is 1).
+    read_time_minutes: int | None = None
+    #: Lead image URL (original size where the page gives it).
+    image_url: str | None = None
+    #: Topic tags in page order.
+    tags: list[str] = field(default_factory=list)
+    #: SHA-256 of title, description, body and authors: changes when the content changes.
+    content_hash: str | None = None
+    #: When the page was fetched (UTC).
+    fetched_at: datetime | None = None
+    #: The crawl that stored this row.
+    crawl_id: str | None = None

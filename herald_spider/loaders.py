@@ -1,0 +1,71 @@
+"""Wires the normalisers to item fields. Values are added in source priority order
+(JSON-LD, Fusion, meta, DOM); ``TakeFirst`` keeps the first one that normalises."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from itemloaders.processors import Identity, MapCompose, TakeFirst
+from scrapy.loader import ItemLoader
+
+from herald_spider.items import Article
+from herald_spider.normalize import (
+    clean_text,
+    clean_title,
+    collapse_ws,
+    normalize_distributor,
+    parse_bool,
+    parse_datetime,
+    parse_read_time,
+    slugify,
+)
+
+
+def unique(values: Iterable[Any]) -> list[Any]:
+    """Values in first-seen order without repeats.
+
+    >>> unique(["a", "b", "a"])
+    ['a', 'b']
+    """
+    seen: list[Any] = []
+    for value in values:
+        if value not in seen:
+            seen.append(value)
+    return seen
+
+
+def parseable_datetime(value: str | None) -> str | None:
+    """The raw text itself (white space collapsed) when it parses as a timestamp, else None.
+
+    >>> parseable_datetime(" 13 Jan, 2022  08:32 PM ")
+    '13 Jan, 2022 08:32 PM'
+    >>> parseable_datetime("soon") is None
+    True
+    """
+    text = collapse_ws(value)
+    return text if parse_datetime(text) else None
+
+
+class ArticleLoader(ItemLoader):
+    default_item_class = Article
+    default_input_processor = MapCompose(clean_text)
+    default_output_processor = TakeFirst()
+
+    title_in = MapCompose(clean_title)
+    subsection_in = MapCompose(slugify)
+    authors_out = unique
+    tags_out = unique
+    distributor_in = MapCompose(normalize_distributor)
+    byline_raw_in = MapCompose(collapse_ws)
+    published_at_in = MapCompose(parse_datetime)
+    published_raw_in = MapCompose(parseable_datetime)
+    updated_at_in = MapCompose(parse_datetime)
+    premium_in = MapCompose(parse_bool)
+    body_in = Identity()
+    read_time_minutes_in = MapCompose(parse_read_time)
+    image_url_in = MapCompose(collapse_ws)
+    url_in = Identity()
+    article_id_in = Identity()
+    word_count_in = Identity()
+    fetched_at_in = Identity()

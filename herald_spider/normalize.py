@@ -1,0 +1,429 @@
+"""Normalisers: one value in, the canonical value out, ``None`` when it cannot be parsed.
+
+Each is a pure function wired to item fields in :mod:`herald_spider.loaders`. They never
+guess: a value they do not understand becomes ``None`` (which ``MapCompose`` drops).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+from w3lib.html import remove_tags
+
+_WS = re.compile(r"\s+")
+_SITE_SUFFIX = re.compile(r"\s*[-|–—]\s*(?:The\s+)?NZ\s*Herald\s*$", re.IGNORECASE)
+
+
+def collapse_ws(value: str | None) -> str | None:
+    """Collapse runs of white space (including NBSP) into one space and strip; '' becomes None.
+
+    >>> collapse_ws("  a \\n\\t b\\u00a0c ")
+    'a b c'
+    >>> collapse_ws("   ") is None
+    True
+    """
+    if value is None:
+        return None
+    text = _WS.sub(" ", value.replace("\u00a0", " ")).strip()
+    return text or None
+
+
+def clean_text(value: str | None) -> str | None:
+    """Decode entities (twice-escaped ones too), drop tags, collapse white space.
+
+    >>> clean_text("Fires &amp;amp; floods: <em>Queensland</em>\\n braces")
+    'Fires & floods: Queensland braces'
+    >>> clean_text("Sāmoa&#x27;s coast")
+    "Sāmoa's coast"
+    """
+    if value is None:
+        return None
+    text = value
+    for _ in range(2):
+        decoded = html.unescape(text)
+        if decoded == text:
+            break
+        text = decoded
+    if "<" in text:
+        text = remove_tags(text)
+    return collapse_ws(text)
+
+
+def clean_title(value: str | None) -> str | None:
+    """A headline: entities decoded, white space collapsed, no " - NZ Herald" suffix.
+
+    Nothing else is removed: kickers such as "Opinion:" or "Watch:" are part of the headline.
+
+    >>> clean_title("Russia warns it is ready to abandon diplomacy - NZ Herald")
+    'Russia warns it is ready to abandon diplomacy'
+    >>> clean_title("  'Nowhere left to cool off': Heatwave\\n   pushes grids to the brink ")
+    "'Nowhere left to cool off': Heatwave pushes grids to the brink"
+    >>> clean_title("Fires &amp; floods: Queensland braces")
+    'Fires & floods: Queensland braces'
+    >>> clean_title("Opinion: Europe’s rail renaissance")
+    'Opinion: Europe’s rail renaissance'
+    >>> clean_title(" - NZ Herald") is None
+    True
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    return collapse_ws(_SITE_SUFFIX.sub("", text))
+
+
+# --- timestamps -----------------------------------------------------------------------
+
+_ISO = re.compile(
+    r"^(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2})(?::(\d{2})(?:[.,](\d{1,9}))?)?"
+    r"\s*(Z|[+-]\d{2}:?\d{2})?$",
+    re.IGNORECASE,
+)
+_MONTHS = {
+    m: i
+    for i, m in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"], 1
+    )
+}
+_ARTICLE_DISPLAY = re.compile(
+    r"^(\d{1,2})\s+([A-Za-z]{3})[a-z]*,?\s+(\d{4}),?\s+(\d{1,2}):(\d{2})\s*([AaPp][Mm])$"
+)
+_CARD_DISPLAY = re.compile(r"^(\d{1,2})\s+([A-Za-z]{3})[a-z]*,?\s+(\d{1,2}):(\d{2})\s*([AaPp][Mm])$")
+
+
+def parse_iso_datetime(value: str | None) -> datetime | None:
+    """An ISO 8601 timestamp as tz-aware UTC, to the second; None when not ISO.
+
+    A value without an offset is UTC, as everywhere on this site (STRUCTURE.md §7).
+
+    >>> parse_iso_datetime("2022-10-11T01:03:53.853Z")
+    datetime.datetime(2022, 10, 11, 1, 3, 53, tzinfo=datetime.timezone.utc)
+    >>> parse_iso_datetime("2022-10-11T14:00:00+13:00")
+    datetime.datetime(2022, 10, 11, 1, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_iso_datetime("2024-04-06T13:45:00")
+    datetime.datetime(2024, 4, 6, 13, 45, tzinfo=datetime.timezone.utc)
+    >>> parse_iso_datetime("2022-02-30T10:00:00Z") is None
+    True
+    >>> parse_iso_datetime("yesterday") is None
+    True
+    """
+    text = collapse_ws(value)
+    if text is None:
+        return None
+    match = _ISO.match(text)
+    if not match:
+        return None
+    year, month, day, hour, minute, second, _fraction, offset = match.groups()
+    tz = UTC
+    if offset and offset.upper() != "Z":
+        sign = -1 if offset[0] == "-" else 1
+        digits = offset[1:].replace(":", "")
+        tz = timezone(sign * timedelta(hours=int(digits[:2]), minutes=int(digits[2:])))
+    try:
+        parsed = datetime(
+            int(year), int(month), int(day), int(hour), int(minute), int(second or 0), tzinfo=tz
+        )
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC)
+
+
+def _clock(hour: str, minute: str, meridiem: str) -> tuple[int, int] | None:
+    h, m = int(hour), int(minute)
+    if not 1 <= h <= 12 or m > 59:
+        return None
+    h = h % 12 + (12 if meridiem.lower() == "pm" else 0)
+    return h, m
+
+
+def parse_display_datetime(value: str | None) -> datetime | None:
+    """An article's displayed time ("13 Jan, 2022 08:32 PM"), which is UTC on this site.
+
+    >>> parse_display_datetime("13 Jan, 2022 08:32 PM")
+    datetime.datetime(2022, 1, 13, 20, 32, tzinfo=datetime.timezone.utc)
+    >>> parse_display_datetime("01 Jan, 2024 12:05 AM")
+    datetime.datetime(2024, 1, 1, 0, 5, tzinfo=datetime.timezone.utc)
+    >>> parse_display_datetime("31 Dec, 2023 12:30 PM")
+    datetime.datetime(2023, 12, 31, 12, 30, tzinfo=datetime.timezone.utc)
+    >>> parse_display_datetime("30 Feb, 2022 08:32 PM") is None
+    True
+    """
+    text = collapse_ws(value)
+    match = _ARTICLE_DISPLAY.match(text or "")
+    if not match:
+        return None
+    day, mon, year, hour, minute, meridiem = match.groups()
+    clock = _clock(hour, minute, meridiem)
+    month = _MONTHS.get(mon.lower())
+    if clock is None or month is None:
+        return None
+    try:
+        return datetime(int(year), month, int(day), *clock, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def parse_card_datetime(value: str | None, reference: datetime) -> datetime | None:
+    """A story card's time ("18 Jun 08:15 PM", UTC, no year) resolved against ``reference``.
+
+    The year is the reference's, or the one before when that would put the time more than a
+    day in the future (a card is never newer than the crawl; a day of slack covers clocks).
+
+    >>> ref = datetime(2025, 6, 19, 0, 40, tzinfo=timezone.utc)
+    >>> parse_card_datetime("18 Jun 08:15 PM", ref)
+    datetime.datetime(2025, 6, 18, 20, 15, tzinfo=datetime.timezone.utc)
+    >>> parse_card_datetime("31 Dec 11:05 PM", datetime(2026, 1, 1, 2, 0, tzinfo=timezone.utc))
+    datetime.datetime(2025, 12, 31, 23, 5, tzinfo=datetime.timezone.utc)
+    >>> parse_card_datetime("29 Feb 10:00 AM", datetime(2025, 3, 1, tzinfo=timezone.utc))
+    datetime.datetime(2024, 2, 29, 10, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_card_datetime("18 Jun", ref) is None
+    True
+    """
+    text = collapse_ws(value)
+    match = _CARD_DISPLAY.match(text or "")
+    if not match:
+        return None
+    day, mon, hour, minute, meridiem = match.groups()
+    clock = _clock(hour, minute, meridiem)
+    month = _MONTHS.get(mon.lower())
+    if clock is None or month is None:
+        return None
+    reference = reference.astimezone(UTC)
+    for year in range(reference.year, reference.year - 8, -1):
+        try:
+            candidate = datetime(year, month, int(day), *clock, tzinfo=UTC)
+        except ValueError:
+            continue  # 29 Feb in a common year: try the year before
+        if candidate <= reference + timedelta(days=1):
+            return candidate
+    return None
+
+
+def parse_datetime(value: str | None) -> datetime | None:
+    """ISO first, then the article display format; tz-aware UTC to the second.
+
+    >>> parse_datetime("2022-01-13T20:32:00Z") == parse_datetime("13 Jan, 2022 08:32 PM")
+    True
+    """
+    return parse_iso_datetime(value) or parse_display_datetime(value)
+
+
+# --- bylines --------------------------------------------------------------------------
+
+#: Syndication sources and wires as the dataset names them, keyed by lower-case spellings.
+DISTRIBUTORS = {
+    "nz herald": "NZ Herald",
+    "new zealand herald": "NZ Herald",
+    "the new zealand herald": "NZ Herald",
+    "nzherald": "NZ Herald",
+    "nzme": "NZ Herald",
+    "new york times": "New York Times",
+    "the new york times": "New York Times",
+    "nyt": "New York Times",
+    "washington post": "Washington Post",
+    "the washington post": "Washington Post",
+    "ap": "AP",
+    "associated press": "AP",
+    "the associated press": "AP",
+    "reuters": "Reuters",
+    "afp": "AFP",
+    "agence france-presse": "AFP",
+    "agence france presse": "AFP",
+    "bloomberg": "Bloomberg",
+    "daily telegraph": "Daily Telegraph",
+    "the daily telegraph": "Daily Telegraph",
+    "the telegraph": "Daily Telegraph",
+    "telegraph": "Daily Telegraph",
+    "the times": "The Times",
+    "financial times": "Financial Times",
+    "the financial times": "Financial Times",
+    "south china morning post": "South China Morning Post",
+    "harvard business review": "Harvard Business Review",
+    "the guardian": "The Guardian",
+    "guardian": "The Guardian",
+    "cnn": "CNN",
+    "bbc": "BBC",
+    "news.com.au": "news.com.au",
+    "rnz": "RNZ",
+    "aap": "AAP",
+    "the economist": "The Economist",
+    "wall street journal": "Wall Street Journal",
+    "the wall street journal": "Wall Street Journal",
+}
+
+
+def normalize_distributor(value: str | None) -> str | None:
+    """A syndication source or wire in its canonical spelling; unknown names pass through cleaned.
+
+    >>> normalize_distributor("The New York Times")
+    'New York Times'
+    >>> normalize_distributor("Associated Press")
+    'AP'
+    >>> normalize_distributor(" Reuters ")
+    'Reuters'
+    >>> normalize_distributor("Stuff")
+    'Stuff'
+    >>> normalize_distributor("") is None
+    True
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    return DISTRIBUTORS.get(text.lower().rstrip("."), text)
+
+
+def known_distributor(value: str | None) -> str | None:
+    """The canonical distributor when ``value`` names a known one, else None.
+
+    >>> known_distributor("AP")
+    'AP'
+    >>> known_distributor("Jane Doe") is None
+    True
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    return DISTRIBUTORS.get(text.lower().rstrip("."))
+
+
+_COPYRIGHT = re.compile(r"^(?:©|\(c\)|copyright)\s*(?:\d{4}\s*)?(?P<owner>.+)$", re.IGNORECASE)
+_ORIGINALLY = re.compile(r"originally (?:appeared|published) (?:in|on|by) (?P<owner>.+?)\.?$", re.I)
+
+
+def distributor_from_credit(value: str | None) -> str | None:
+    """A known distributor named by a credit line ("© 2022 THE NEW YORK TIMES"), else None.
+
+    >>> distributor_from_credit("© 2022 THE NEW YORK TIMES")
+    'New York Times'
+    >>> distributor_from_credit("This article originally appeared in The Washington Post.")
+    'Washington Post'
+    >>> distributor_from_credit("© 2024 Some Blog") is None
+    True
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    match = _COPYRIGHT.match(text) or _ORIGINALLY.search(text)
+    return known_distributor(match.group("owner")) if match else None
+
+
+_BY = re.compile(r"^\s*(?:written\s+)?by[:\s]\s*", re.IGNORECASE)
+_NAME_SPLIT = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*|\s*;\s*)", re.IGNORECASE)
+_NAME_OK = re.compile(r"^[^\W\d_][\w'’.\- ]*$", re.UNICODE)
+
+
+def split_byline(value: str | None) -> list[str]:
+    """Person names from a byline, in order; a known wire or syndicate name is not a person.
+
+    >>> split_byline("By Lachlan Moore and Priya Raman")
+    ['Lachlan Moore', 'Priya Raman']
+    >>> split_byline("By Ingrid Halvorsen, Tomás Delgado and Amara Osei")
+    ['Ingrid Halvorsen', 'Tomás Delgado', 'Amara Osei']
+    >>> split_byline("Written by: Mara Ellison, Tobias Okafor, Dana Kessler")
+    ['Mara Ellison', 'Tobias Okafor', 'Dana Kessler']
+    >>> split_byline("By Seán O'Neill")
+    ["Seán O'Neill"]
+    >>> split_byline("Kahurangi Tāwhiri")
+    ['Kahurangi Tāwhiri']
+    >>> split_byline("By Jane Doe, AP")
+    ['Jane Doe']
+    >>> split_byline("Reuters")
+    []
+    >>> split_byline("")
+    []
+    """
+    text = clean_text(value)
+    if text is None:
+        return []
+    text = _BY.sub("", text)
+    names = []
+    for part in _NAME_SPLIT.split(text):
+        name = collapse_ws(part)
+        if not name or known_distributor(name) or not _NAME_OK.match(name):
+            continue
+        if name not in names:
+            names.append(name)
+    return names
+
+
+def byline_distributor(value: str | None) -> str | None:
+    """The wire or syndicate a byline names ("By Jane Doe, AP", "Reuters"), else None.
+
+    >>> byline_distributor("By Jane Doe, AP")
+    'AP'
+    >>> byline_distributor("Reuters")
+    'Reuters'
+    >>> byline_distributor("By Jane Doe") is None
+    True
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    for part in _NAME_SPLIT.split(_BY.sub("", text)):
+        found = known_distributor(part)
+        if found:
+            return found
+    return None
+
+
+# --- flags and small values -----------------------------------------------------------
+
+
+def parse_bool(value: object) -> bool | None:
+    """A JSON-LD or Fusion boolean: real booleans and the strings "True"/"false"; else None.
+
+    >>> [parse_bool(v) for v in (True, "False", "false", "TRUE", "yes", None)]
+    [True, False, False, True, None, None]
+    """
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        return {"true": True, "false": False}.get(value.strip().lower())
+    return None
+
+
+_READ_TIME = re.compile(r"(\d+)\s*(?:min|minute)s?\b", re.IGNORECASE)
+
+
+def parse_read_time(value: str | None) -> int | None:
+    """Minutes to read from "4 mins to read", "4 minutes to read" or "Quick Read" (1).
+
+    >>> [parse_read_time(v) for v in ("4 mins to read", "6 minutes to read", "Quick Read", "soon")]
+    [4, 6, 1, None]
+    """
+    text = collapse_ws(value)
+    if text is None:
+        return None
+    match = _READ_TIME.search(text)
+    if match:
+        return int(match.group(1))
+    return 1 if "quick read" in text.lower() else None
+
+
+def word_count(text: str | None) -> int:
+    """Whitespace-separated words.
+
+    >>> word_count("One two  three\\n\\nfour")
+    4
+    >>> word_count(None)
+    0
+    """
+    return len(text.split()) if text else 0
+
+
+def slugify(value: str | None) -> str | None:
+    """A section label as its URL slug ("Middle East" -> "middle-east").
+
+    >>> slugify("Middle East")
+    'middle-east'
+    >>> slugify("United States")
+    'united-states'
+    >>> slugify("  ") is None
+    True
+    """
+    text = clean_text(value)
+    if text is None:
+        return None
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug or None

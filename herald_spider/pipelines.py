@@ -1,0 +1,110 @@
+"""Item pipelines: validate, deduplicate, write Parquet. Each counts what it did in
+``herald/...`` stats and either returns the item or raises ``DropItem`` with a reason."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DropItem
+
+from herald_spider.dataset import remove_stale_temporaries, write_table
+from herald_spider.schema import to_table
+from herald_spider.store import ArticleStore
+
+logger = logging.getLogger(__name__)
+
+REQUIRED = ("article_id", "url", "title", "published_at")
+
+
+class _Counting:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> Any:
+        return cls(crawler)
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key, count)
+
+
+class ValidatePipeline(_Counting):
+    """Drop an article that lacks a key field, naming the URL and the field."""
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        adapter = ItemAdapter(item)
+        for name in REQUIRED:
+            if adapter.get(name) in (None, ""):
+                self._inc(f"herald/dropped/missing_{name}")
+                raise DropItem(f"Missing {name}: {adapter.get('url') or '(no url)'}")
+        if adapter.get("premium") is None:
+            adapter["premium"] = False
+        return item
+
+
+class DeduplicatePipeline(_Counting):
+    """Drop an article whose ID is already stored or was already stored by this crawl."""
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.store = ArticleStore.for_crawler(crawler)
+
+    def open_spider(self, spider: Any = None) -> None:
+        # Load the stored IDs before the first request, not in the middle of the crawl.
+        logger.debug("%d articles already stored", len(self.store.known))
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        adapter = ItemAdapter(item)
+        article_id = adapter["article_id"]
+        if self.store.is_known(article_id):
+            self._inc("herald/dropped/duplicate")
+            raise DropItem(f"Duplicate article {article_id}: {adapter.get('url')}")
+        self.store.add(article_id)
+        return item
+
+
+class ParquetWriterPipeline(_Counting):
+    """Buffer articles and write them in batches to ``<HERALD_DATASET_DIR>/articles/``.
+
+    Each batch becomes one Parquet file with the declared schema, written atomically.
+    ``HERALD_BATCH_ROWS`` sets the batch size; what is buffered is written when the spider
+    closes, whatever the reason.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.store = ArticleStore.for_crawler(crawler)
+        self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS", 5000)
+        self.rows: list[dict[str, Any]] = []
+        self.sequence = 0
+
+    def open_spider(self, spider: Any = None) -> None:
+        for path in remove_stale_temporaries(self.store.articles_dir):
+            logger.warning("Removed a temporary file left by an interrupted crawl: %s", path)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        adapter = ItemAdapter(item)
+        adapter["crawl_id"] = self.store.crawl_id
+        self.rows.append(asdict(item) if hasattr(item, "__dataclass_fields__") else dict(adapter))
+        if len(self.rows) >= self.batch_rows:
+            self.flush()
+        return item
+
+    def close_spider(self, spider: Any = None) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        self.sequence += 1
+        table = to_table(self.rows)
+        path = write_table(self.store.articles_dir, table, f"part-{self.store.crawl_id}-{self.sequence:05d}")
+        self._inc("herald/articles_stored", table.num_rows)
+        self._inc("herald/parquet_files_written")
+        logger.info("Wrote %d articles to %s", table.num_rows, path)
+        self.rows = []

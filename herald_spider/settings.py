@@ -1,0 +1,65 @@
+"""Scrapy settings for herald_spider. Polite by default for the live site.
+
+Project settings (all overridable with ``-s NAME=value``):
+
+- ``HERALD_DATASET_DIR``: where the dataset lives (default ``datasets``).
+- ``HERALD_REPLAY``: a wget ``-x`` mirror directory; when set, every request is answered
+  from it and nothing touches the network.
+- ``HERALD_BATCH_ROWS``: articles per Parquet file written during a crawl (default 5000).
+- ``HERALD_CRAWL_ID``: the crawl's ID (default: UTC start time plus a random suffix).
+"""
+
+from __future__ import annotations
+
+BOT_NAME = "herald_spider"
+SPIDER_MODULES = ["herald_spider.spiders"]
+NEWSPIDER_MODULE = "herald_spider.spiders"
+
+HERALD_DATASET_DIR = "datasets"
+HERALD_REPLAY = ""
+HERALD_BATCH_ROWS = 5000
+
+# --- politeness (live site) -------------------------------------------------------------
+USER_AGENT = "herald_spider/0.1 (+https://github.com/herald-spider/herald_spider; research crawler)"
+ROBOTSTXT_OBEY = True
+DOWNLOAD_DELAY = 1.0
+DOWNLOAD_DELAY_JITTER = 0.5
+CONCURRENT_REQUESTS = 8
+CONCURRENT_REQUESTS_PER_DOMAIN = 1
+AUTOTHROTTLE_ENABLED = True
+AUTOTHROTTLE_START_DELAY = 2.0
+AUTOTHROTTLE_MAX_DELAY = 30.0
+AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
+COOKIES_ENABLED = False
+TELNETCONSOLE_ENABLED = False
+# No control port on a crawler that runs for days.
+REMOTE_CONTROL_ENABLED = False
+DOWNLOAD_TIMEOUT = 30
+RETRY_TIMES = 3
+REFERER_ENABLED = True
+
+# --- components -------------------------------------------------------------------------
+DOWNLOADER_MIDDLEWARES = {
+    # Last before the download handler: robots.txt, retries, redirects and stats all see
+    # replayed responses as they would see downloaded ones.
+    "herald_spider.replay.ReplayMiddleware": 950,
+}
+SPIDER_MIDDLEWARES = {
+    "herald_spider.middlewares.SkipKnownArticlesMiddleware": 600,
+}
+ITEM_PIPELINES = {
+    "herald_spider.pipelines.ValidatePipeline": 100,
+    "herald_spider.pipelines.DeduplicatePipeline": 200,
+    "herald_spider.pipelines.ParquetWriterPipeline": 300,
+}
+REQUEST_FINGERPRINTER_CLASS = "herald_spider.fingerprint.ArticleRequestFingerprinter"
+
+# Breadth-first: section pages and the newest articles come before deep related chains.
+DEPTH_PRIORITY = 1
+SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
+SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
+
+LOG_LEVEL = "INFO"
+LOGSTATS_INTERVAL = 60.0
+FEED_EXPORT_ENCODING = "utf-8"
+TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

@@ -1,0 +1,134 @@
+"""Section spiders. They only route: page code finds links and articles, pipelines store."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import scrapy
+from scrapy.http import Response, TextResponse
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.python.failure import Failure
+
+from herald_spider import urls
+from herald_spider.extract import PageLink, page_links, parse_article
+from herald_spider.middlewares import ARTICLE_ID
+
+
+class SectionSpider(scrapy.Spider):
+    """Crawl one section: its listing, its subsection listings and the articles they lead to.
+
+    ``scrapy crawl section -a section=nz/politics``. Articles are followed from section cards
+    and from the related, latest-from and discover-more blocks of other articles; only
+    articles whose section path lies under ``section`` are stored.
+    """
+
+    name = "section"
+    allowed_domains = (urls.HOST,)
+    section = ""
+
+    def __init__(self, section: str | None = None, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        try:
+            self.section = urls.clean_section_arg(section or self.section)
+        except ValueError as exc:
+            raise ValueError(f"{exc}; use e.g. -a section=world or -a section=nz/politics") from None
+        #: URLs seen for an article beyond the one requested, tried if that one is missing.
+        self.variants: dict[str, list[str]] = {}
+        self.requested: dict[str, str] = {}
+
+    async def start(self) -> AsyncIterator[Any]:
+        yield scrapy.Request(
+            urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
+        )
+
+    # --- routing ----------------------------------------------------------------------
+
+    def parse_section(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            self._count("herald/pages_not_html")
+            self.logger.warning("Not an HTML page: %s", response.url)
+            return
+        links = page_links(response, default_kind="section-card")
+        if not links:
+            self._count("herald/sections_without_links")
+            self.logger.warning("No article or section links on section page %s", response.url)
+        for link in links:
+            if link.section and urls.is_under(link.section, self.section) and link.section != self.section:
+                yield response.follow(link.url, callback=self.parse_section, errback=self.request_failed)
+        yield from self._follow_articles(response, links)
+
+    def parse_article(self, response: Response) -> Iterator[Any]:
+        if not isinstance(response, TextResponse):
+            self._count("herald/pages_not_html")
+            self.logger.warning("Not an HTML page at an article URL: %s", response.url)
+            return
+        extracted = parse_article(response, fetched_at=datetime.now(UTC))
+        for problem in extracted.problems:
+            self._count(f"herald/page_problems/{problem.split(':')[0].replace(' ', '_')}")
+            self.logger.warning("Page problem at %s: %s", response.url, problem)
+        article = extracted.article
+        if article.section_path and not urls.is_under(article.section_path, self.section):
+            self._count("herald/articles_outside_section")
+            self.logger.debug("Not under %s: %s (%s)", self.section, response.url, article.section_path)
+        else:
+            yield article
+        yield from self._follow_articles(response, page_links(response))
+
+    def _follow_articles(self, response: Response, links: list[PageLink]) -> Iterator[scrapy.Request]:
+        for link in links:
+            if not link.article_id or not urls.article_path_under(link.url, self.section):
+                continue
+            requested = self.requested.get(link.article_id)
+            if requested is None:
+                self.requested[link.article_id] = link.url
+                yield self._article_request(link.url, link.article_id)
+            elif link.url != requested and link.url not in self.variants.setdefault(link.article_id, []):
+                self.variants[link.article_id].append(link.url)
+
+    def _article_request(self, url: str, article_id: str, *, dont_filter: bool = False) -> scrapy.Request:
+        return scrapy.Request(
+            url,
+            callback=self.parse_article,
+            errback=self.request_failed,
+            meta={ARTICLE_ID: article_id},
+            dont_filter=dont_filter,
+        )
+
+    def request_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        request = failure.request  # type: ignore[attr-defined]
+        article_id = request.meta.get(ARTICLE_ID)
+        page = "article" if article_id else "section"
+        error = failure.value
+        if isinstance(error, HttpError):
+            status = error.response.status
+            self._count(f"herald/http_errors/{status}")
+            self.logger.warning("%s page failed with HTTP %s: %s", page.capitalize(), status, request.url)
+            alternatives = self.variants.get(article_id) or [] if article_id else []
+            if status == 404 and alternatives:
+                url = alternatives.pop(0)
+                self.logger.info("Trying another URL for article %s: %s", article_id, url)
+                yield self._article_request(url, article_id, dont_filter=True)
+                return
+        else:
+            self._count(f"herald/request_failures/{type(error).__name__}")
+            self.logger.warning(
+                "%s request failed: %s (%s)", page.capitalize(), request.url, failure.getErrorMessage()
+            )
+        self._count(f"herald/{page}s_failed")
+
+    def _count(self, key: str) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key)
+
+
+class WorldSpider(SectionSpider):
+    """``scrapy crawl world``: the World section."""
+
+    name = "world"
+    section = "world"
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.pop("section", None)
+        super().__init__(section="world", **kwargs)

@@ -1,0 +1,67 @@
+"""The dataset as the crawl sees it: which article IDs are stored, and where to write.
+
+One ``ArticleStore`` per crawler, shared by the components that need it (the middleware that
+skips known articles and the pipelines that deduplicate and write), so the stored IDs are
+read from disk once per crawl.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+from scrapy.crawler import Crawler
+
+from herald_spider.dataset import ARTICLES_DIR, new_crawl_id, read_ids
+
+logger = logging.getLogger(__name__)
+
+_ATTRIBUTE = "_herald_article_store"
+
+
+class ArticleStore:
+    def __init__(self, dataset_dir: Path, crawl_id: str) -> None:
+        self.dataset_dir = dataset_dir
+        self.crawl_id = crawl_id
+        self._known: set[str] | None = None
+
+    @classmethod
+    def for_crawler(cls, crawler: Crawler) -> ArticleStore:
+        """The crawler's store, created on first use from its settings."""
+        store = getattr(crawler, _ATTRIBUTE, None)
+        if store is None:
+            settings = crawler.settings
+            store = cls(
+                Path(settings.get("HERALD_DATASET_DIR", "datasets")),
+                settings.get("HERALD_CRAWL_ID") or new_crawl_id(),
+            )
+            setattr(crawler, _ATTRIBUTE, store)
+            if crawler.stats is not None:
+                crawler.stats.set_value("herald/crawl_id", store.crawl_id)
+        return store
+
+    @property
+    def articles_dir(self) -> Path:
+        return self.dataset_dir / ARTICLES_DIR
+
+    @property
+    def known(self) -> set[str]:
+        """IDs of the articles already in the dataset, plus those stored by this crawl."""
+        if self._known is None:
+            started = time.perf_counter()
+            ids = read_ids(self.articles_dir)
+            self._known = set(ids.to_pylist())
+            logger.info(
+                "Dataset %s holds %d articles (IDs loaded in %.2f s)",
+                self.articles_dir,
+                len(self._known),
+                time.perf_counter() - started,
+            )
+        return self._known
+
+    def is_known(self, article_id: str) -> bool:
+        return article_id in self.known
+
+    def add(self, article_id: str) -> None:
+        self.known.add(article_id)

@@ -1,0 +1,219 @@
+"""URL rules for www.nzherald.co.nz: what is an article, what is a section page.
+
+All functions take and return plain strings, so link filtering happens before any
+``Request`` is built (building and fingerprinting requests that the dupefilter then
+drops is most of a bare crawl's cost on pages with ~100 links each).
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import unquote, urlsplit
+
+HOST = "www.nzherald.co.nz"
+SITE_ROOT = f"https://{HOST}/"
+HOSTS = frozenset({HOST, "nzherald.co.nz"})
+
+ARTICLE_ID = re.compile(r"^[A-Z0-9]{26}$")
+SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+
+#: Path segments that never lead to an article or a section listing (STRUCTURE.md §4).
+EXCLUDED_SEGMENTS = frozenset(
+    {
+        "video",
+        "videos",
+        "author",
+        "people",
+        "topic",
+        "journalists",
+        "my-account",
+        "help-and-support",
+        "promotions",
+        "arc",
+        "pf",
+        "resizer",
+        "brand-insight",
+        "sponsored",
+        "podcasts",
+        "search",
+        "newsletters",
+        "photos",
+        "quizzes",
+        "weather",
+    }
+)
+
+
+def _site_path(url: str) -> str | None:
+    """The decoded path of a URL on the NZ Herald site, or None for any other URL.
+
+    >>> _site_path("https://www.nzherald.co.nz/world/?c_id=2")
+    '/world/'
+    >>> _site_path("http://nzherald.co.nz/world")
+    '/world'
+    >>> _site_path("https://www.nzherald.co.nz.evil.example/world/") is None
+    True
+    >>> _site_path("https://user@www.nzherald.co.nz/world/") is None
+    True
+    >>> _site_path("mailto:news@nzherald.co.nz") is None
+    True
+    """
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or port not in (None, 80, 443):
+        return None
+    if parts.username is not None or parts.password is not None:
+        return None
+    if (parts.hostname or "").lower() not in HOSTS:
+        return None
+    path = unquote(parts.path or "/")
+    if "\\" in path or "\x00" in path:
+        return None
+    return path
+
+
+def _segments(path: str) -> list[str] | None:
+    segments = [s for s in path.split("/") if s]
+    if any(s in (".", "..") for s in segments):
+        return None
+    return segments
+
+
+def article_id(url: str) -> str | None:
+    """The 26-character article ID of an NZ Herald article URL, else None.
+
+    >>> article_id("https://www.nzherald.co.nz/world/some-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/?ref=x")
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    >>> article_id("https://www.nzherald.co.nz/world/some-story/premium/ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    >>> article_id("https://www.nzherald.co.nz/world/video/clip/ABCDEFGHIJKLMNOPQRSTUVWXYZ/") is None
+    True
+    >>> article_id("https://www.nzherald.co.nz/author/jane-doe/") is None
+    True
+    """
+    path = _site_path(url)
+    if path is None:
+        return None
+    segments = _segments(path)
+    if not segments or len(segments) < 3:
+        return None
+    *head, last = segments
+    if not ARTICLE_ID.match(last):
+        return None
+    if head[-1] == "premium":
+        head = head[:-1]
+    if len(head) < 2 or not all(SLUG.match(s) for s in head):
+        return None
+    if any(s in EXCLUDED_SEGMENTS or s == "premium" for s in head):
+        return None
+    return last
+
+
+def canonical_article_url(url: str) -> str | None:
+    """The canonical form of an article URL: https, www host, no query or fragment, trailing slash.
+
+    The ``/premium/`` segment is kept: the site serves the page only under the URL it chose.
+
+    >>> canonical_article_url("http://nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ?ref=mostread#top")
+    'https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/'
+    >>> canonical_article_url("https://www.nzherald.co.nz/world/topic/") is None
+    True
+    """
+    if article_id(url) is None:
+        return None
+    path = _site_path(url)
+    assert path is not None
+    return SITE_ROOT + "/".join(s for s in path.split("/") if s) + "/"
+
+
+def section_path(url: str) -> str | None:
+    """The section path of a section listing URL (``world/australia``), else None.
+
+    >>> section_path("https://www.nzherald.co.nz/world/australia/")
+    'world/australia'
+    >>> section_path("https://www.nzherald.co.nz/world/?c_id=2")
+    'world'
+    >>> section_path("https://www.nzherald.co.nz/video/") is None
+    True
+    >>> section_path("https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/") is None
+    True
+    >>> section_path("https://www.nzherald.co.nz/") is None
+    True
+    """
+    path = _site_path(url)
+    if path is None:
+        return None
+    segments = _segments(path)
+    if not segments or not all(SLUG.match(s) for s in segments):
+        return None
+    if any(s in EXCLUDED_SEGMENTS or s == "premium" for s in segments):
+        return None
+    return "/".join(segments)
+
+
+def section_url(path: str) -> str:
+    """The listing URL of a section path.
+
+    >>> section_url("world/australia")
+    'https://www.nzherald.co.nz/world/australia/'
+    """
+    return f"{SITE_ROOT}{path.strip('/')}/"
+
+
+def clean_section_arg(value: str) -> str:
+    """Validate a user-given section path (``world``, ``nz/politics``); raise ValueError if unsafe.
+
+    >>> clean_section_arg("/World/Australia/")
+    'world/australia'
+    >>> clean_section_arg("../../etc")
+    Traceback (most recent call last):
+    ...
+    ValueError: not a section path: '../../etc'
+    """
+    segments = [s for s in value.strip().strip("/").lower().split("/") if s]
+    if not segments or not all(SLUG.match(s) for s in segments):
+        raise ValueError(f"not a section path: {value!r}")
+    return "/".join(segments)
+
+
+def article_path_under(url: str, section: str) -> bool:
+    """Whether an article URL can belong to a section path.
+
+    2022 URLs fold the subsection into the slug (``/world/uk-some-story/ID/``), later ones
+    nest it (``/world/uk/some-story/ID/``); both count as candidates for ``world/uk``.
+
+    >>> site = "https://www.nzherald.co.nz"
+    >>> article_path_under(f"{site}/world/uk/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "world/uk")
+    True
+    >>> article_path_under(f"{site}/world/uk-a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "world/uk")
+    True
+    >>> article_path_under(f"{site}/world/ukraine-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "world/uk")
+    False
+    >>> article_path_under(f"{site}/business/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "world")
+    False
+    """
+    path = urlsplit(url).path.strip("/")
+    segments = path.split("/")
+    wanted = section.split("/")
+    if segments[: len(wanted)] == wanted:
+        return True
+    parent, last = wanted[:-1], wanted[-1]
+    if len(wanted) < 2 or len(segments) <= len(parent) or segments[: len(parent)] != parent:
+        return False
+    return segments[len(parent)].startswith(last + "-")
+
+
+def is_under(section_of_item: str, section: str) -> bool:
+    """Whether an item's section path lies under the spider's section path.
+
+    >>> is_under("world/australia", "world")
+    True
+    >>> is_under("world", "world/australia")
+    False
+    >>> is_under("worldwide", "world")
+    False
+    """
+    return section_of_item == section or section_of_item.startswith(section + "/")

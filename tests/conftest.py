@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from scrapy.http import HtmlResponse
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SITE = FIXTURES / "site"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def expected_articles() -> list[dict[str, Any]]:
+    lines = (SITE / "expected" / "articles.jsonl").read_text(encoding="utf-8").splitlines()
+    return [json.loads(line) for line in lines if line.strip()]
+
+
+def expected_site() -> dict[str, Any]:
+    return json.loads((SITE / "expected" / "site.json").read_text(encoding="utf-8"))
+
+
+def saved_page(url: str, root: Path = SITE) -> Path:
+    return root / url.removeprefix("https://") / "index.html"
+
+
+def response_for(url: str, root: Path = SITE) -> HtmlResponse:
+    return HtmlResponse(url=url, body=saved_page(url, root).read_bytes())
+
+
+@pytest.fixture(scope="session")
+def site_expected() -> dict[str, Any]:
+    return expected_site()

@@ -1,0 +1,88 @@
+"""Every fixture article against its expected JSON, one test per field."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import pytest
+
+from herald_spider.extract import Extracted, page_links, parse_article, related_urls
+from tests.conftest import expected_articles, response_for
+
+FIELDS = (
+    "article_id",
+    "url",
+    "section",
+    "subsection",
+    "title",
+    "description",
+    "authors",
+    "distributor",
+    "published_at",
+    "updated_at",
+    "premium",
+    "body_first",
+    "body_last",
+    "word_count_visible",
+    "related_urls",
+)
+EXPECTED = {article["article_id"]: article for article in expected_articles()}
+
+
+def _iso(value: Any) -> str | None:
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ") if value is not None else None
+
+
+@cache
+def extracted(article_id: str) -> Extracted:
+    return parse_article(response_for(EXPECTED[article_id]["url"]))
+
+
+def actual(article_id: str, field: str) -> Any:
+    article = extracted(article_id).article
+    paragraphs = (article.body or "").split("\n\n")
+    if field in ("published_at", "updated_at"):
+        return _iso(getattr(article, field))
+    if field == "body_first":
+        return paragraphs[0]
+    if field == "body_last":
+        return paragraphs[-1]
+    if field == "word_count_visible":
+        return article.word_count
+    if field == "related_urls":
+        response = response_for(EXPECTED[article_id]["url"])
+        return related_urls(page_links(response), article_id)
+    return getattr(article, field)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+@pytest.mark.parametrize("article_id", sorted(EXPECTED))
+def test_field(article_id: str, field: str) -> None:
+    assert actual(article_id, field) == EXPECTED[article_id][field]
+
+
+@pytest.mark.parametrize("article_id", sorted(EXPECTED))
+def test_paywalled_text_is_not_stored(article_id: str) -> None:
+    hidden = EXPECTED[article_id]["hidden_text"]
+    article = extracted(article_id).article
+    if hidden is None:
+        pytest.skip("no paywalled text in this page")
+    assert hidden not in (article.body or "")
+    assert article.premium is True
+
+
+@pytest.mark.parametrize("article_id", sorted(EXPECTED))
+def test_clean_page_has_no_problems(article_id: str) -> None:
+    assert extracted(article_id).problems == []
+
+
+@pytest.mark.parametrize("article_id", sorted(EXPECTED))
+def test_typed_values(article_id: str) -> None:
+    article = extracted(article_id).article
+    assert article.published_at is not None and article.published_at.utcoffset().total_seconds() == 0
+    assert article.published_raw
+    assert article.word_count == len((article.body or "").split())
+    assert article.content_hash and len(article.content_hash) == 64
+    assert article.section_path == "/".join(filter(None, (article.section, article.subsection)))
+    assert all(isinstance(name, str) and name for name in article.authors)

@@ -1,0 +1,55 @@
+"""The item and the Parquet schema describe the same columns; types never come from data."""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from herald_spider.dataset import read_articles, write_table
+from herald_spider.items import Article
+from herald_spider.schema import ARTICLES, SCHEMA_VERSION, to_table
+
+
+def test_item_fields_are_the_schema_columns() -> None:
+    assert [f.name for f in dataclasses.fields(Article)] == ARTICLES.names
+
+
+def test_key_columns_are_not_nullable() -> None:
+    required = {f.name for f in ARTICLES if not f.nullable}
+    assert required == {"article_id", "url", "title", "premium"}
+
+
+def test_nulls_in_the_first_rows_do_not_change_types(tmp_path: Path) -> None:
+    rows = [
+        {"article_id": "A" * 26, "url": "u1", "title": "t", "premium": False},
+        {
+            "article_id": "B" * 26,
+            "url": "u2",
+            "title": "t",
+            "premium": True,
+            "word_count": 5,
+            "authors": ["X"],
+            "published_at": datetime(2022, 1, 1, tzinfo=UTC),
+        },
+    ]
+    path = write_table(tmp_path, to_table(rows[:1]), "first")
+    write_table(tmp_path, to_table(rows[1:]), "second")
+    assert pq.read_schema(path).remove_metadata() == ARTICLES.remove_metadata()
+    stored = pq.ParquetDataset(tmp_path).read()
+    assert stored.schema.field("word_count").type == pa.int32()
+    assert stored.schema.field("published_at").type == pa.timestamp("us", tz="UTC")
+
+
+def test_files_carry_the_schema_version(tmp_path: Path) -> None:
+    path = write_table(tmp_path, to_table([]), "empty")
+    metadata = pq.read_schema(path).metadata
+    assert metadata[b"herald_spider.schema_version"] == SCHEMA_VERSION.encode()
+    assert not list(tmp_path.glob(".*"))
+
+
+def test_read_articles_of_an_empty_dataset(tmp_path: Path) -> None:
+    assert read_articles(tmp_path).num_rows == 0

@@ -1,0 +1,97 @@
+"""URL rules and link extraction on the fixture mirror."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from herald_spider import urls
+from herald_spider.extract import page_links
+from tests.conftest import expected_site, response_for
+
+SITE = expected_site()
+
+
+@pytest.mark.parametrize("url", SITE["article_urls"])
+def test_article_urls_are_articles(url: str) -> None:
+    assert urls.canonical_article_url(url) == url
+
+
+@pytest.mark.parametrize("url", SITE["not_article_urls"])
+def test_not_article_urls_are_not_articles(url: str) -> None:
+    assert urls.article_id(url) is None
+
+
+@pytest.mark.parametrize("alias,canonical", sorted(SITE["alias_urls"].items()))
+def test_aliases_share_the_article_id(alias: str, canonical: str) -> None:
+    assert urls.article_id(alias) == urls.article_id(canonical)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://www.nzherald.co.nz.evil.example/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "https://evil.example/www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "https://user@www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "https://www.nzherald.co.nz:8443/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "https://www.nzherald.co.nz/world/%2e%2e/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "https://www.nzherald.co.nz/world/video/a-clip/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "https://www.nzherald.co.nz/arc/outboundfeeds/rss/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "https://www.nzherald.co.nz/world/a-story/abcdefghijklmnopqrstuvwxyz/",
+        "ftp://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+    ],
+)
+def test_lookalikes_are_not_articles(url: str) -> None:
+    assert urls.article_id(url) is None
+
+
+def _links(url: str) -> Any:
+    return page_links(response_for(url))
+
+
+def test_section_page_offers_every_subsection() -> None:
+    sections = {link.url for link in _links(SITE["start_url"]) if link.section}
+    assert set(SITE["section_urls"]) <= sections
+
+
+def test_links_are_canonical_and_unique_per_article() -> None:
+    for page in SITE["section_urls"] + SITE["article_urls"]:
+        links = [link for link in _links(page) if link.article_id]
+        ids = [link.article_id for link in links]
+        assert len(ids) == len(set(ids)), page
+        for link in links:
+            assert link.url == urls.canonical_article_url(link.url)
+
+
+def test_premium_url_wins_over_its_alias() -> None:
+    europe = {link.article_id: link.url for link in _links("https://www.nzherald.co.nz/world/europe/")}
+    assert "/premium/" in europe["GECTT3VKKQXFIE2WORTCZKPCYG"]
+
+
+def test_sponsored_and_offsite_links_are_not_offered() -> None:
+    offered = {link.url for page in SITE["section_urls"] + SITE["article_urls"] for link in _links(page)}
+    forbidden = set(SITE["not_article_by_kind"]["sponsored"]) | set(SITE["not_article_by_kind"]["offsite"])
+    assert not offered & forbidden
+
+
+@pytest.mark.parametrize(
+    ("url", "section", "expected"),
+    [
+        (
+            "https://www.nzherald.co.nz/world/australia-fires/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+            "world/australia",
+            True,
+        ),
+        (
+            "https://www.nzherald.co.nz/world/australian-open/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+            "world/australia",
+            False,
+        ),
+        ("https://www.nzherald.co.nz/nz/politics/a/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "nz/politics", True),
+        ("https://www.nzherald.co.nz/nz/a/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "nz/politics", False),
+        ("https://www.nzherald.co.nz/world/a/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "world", True),
+    ],
+)
+def test_article_path_under(url: str, section: str, expected: bool) -> None:
+    assert urls.article_path_under(url, section) is expected
