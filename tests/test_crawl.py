@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 
+from herald_spider import urls
 from herald_spider.schema import ARTICLES
 from tests.conftest import SITE, expected_articles, expected_site
 
@@ -208,3 +209,24 @@ def test_unsafe_section_argument_is_refused(tmp_path: Path) -> None:
     done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=120)
     assert "not a section path" in done.stderr
     assert not (tmp_path / "articles").exists()
+
+
+def test_article_named_by_a_dead_alias_is_fetched_by_its_real_url(tmp_path: Path) -> None:
+    mirror = SITE.parent / "alias-site"
+    expected = json.loads((mirror / "expected.json").read_text(encoding="utf-8"))
+    for order in ("1", "0"):  # depth-first and breadth-first meet the two URLs in either order
+        dataset = tmp_path / f"dataset-{order}"
+        result = crawl("world", "-s", f"DEPTH_PRIORITY={order}", replay=mirror, dataset=dataset)
+        stored = pd.read_parquet(dataset / "articles")
+        assert sorted(stored["article_id"]) == expected["stored"]
+        assert stored["url"].str.contains("/premium/").all()
+        by_id: dict[str, list[int]] = {}
+        for status, url in result["requested"]:
+            if urls.article_id(url):
+                by_id.setdefault(urls.article_id(url) or "", []).append(status)
+        assert by_id[expected["stored"][0]] == [404, 200]  # the alias, then the real URL
+        for missing in expected["not_found"]:
+            assert by_id[missing] == [404]
+        # every article request that found nothing is counted, none silently missing
+        failed = sum(1 for statuses in by_id.values() if 200 not in statuses)
+        assert result["stats"]["herald/articles_failed"] == failed

@@ -34,9 +34,12 @@ class SectionSpider(scrapy.Spider):
             self.section = urls.clean_section_arg(section or self.section)
         except ValueError as exc:
             raise ValueError(f"{exc}; use e.g. -a section=world or -a section=nz/politics") from None
-        #: URLs seen for an article beyond the one requested, tried if that one is missing.
+        #: Per article ID: the URLs requested so far, other URLs seen for it (tried when the
+        #: requested one is missing: the site serves a page under one URL only), and the IDs
+        #: whose every requested URL answered 404.
+        self.tried: dict[str, list[str]] = {}
         self.variants: dict[str, list[str]] = {}
-        self.requested: dict[str, str] = {}
+        self.not_found: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
         yield scrapy.Request(
@@ -80,11 +83,15 @@ class SectionSpider(scrapy.Spider):
         for link in links:
             if not link.article_id or not urls.article_path_under(link.url, self.section):
                 continue
-            requested = self.requested.get(link.article_id)
-            if requested is None:
-                self.requested[link.article_id] = link.url
+            tried = self.tried.setdefault(link.article_id, [])
+            if not tried:
+                tried.append(link.url)
                 yield self._article_request(link.url, link.article_id)
-            elif link.url != requested and link.url not in self.variants.setdefault(link.article_id, []):
+            elif link.article_id in self.not_found and link.url not in tried:
+                self.not_found.discard(link.article_id)
+                tried.append(link.url)
+                yield self._article_request(link.url, link.article_id, dont_filter=True)
+            elif link.url not in tried and link.url not in self.variants.setdefault(link.article_id, []):
                 self.variants[link.article_id].append(link.url)
 
     def _article_request(self, url: str, article_id: str, *, dont_filter: bool = False) -> scrapy.Request:
@@ -105,12 +112,15 @@ class SectionSpider(scrapy.Spider):
             status = error.response.status
             self._count(f"herald/http_errors/{status}")
             self.logger.warning("%s page failed with HTTP %s: %s", page.capitalize(), status, request.url)
-            alternatives = self.variants.get(article_id) or [] if article_id else []
+            alternatives = self.variants.get(article_id, []) if article_id else []
             if status == 404 and alternatives:
                 url = alternatives.pop(0)
+                self.tried[article_id].append(url)
                 self.logger.info("Trying another URL for article %s: %s", article_id, url)
                 yield self._article_request(url, article_id, dont_filter=True)
                 return
+            if status == 404 and article_id:
+                self.not_found.add(article_id)
         else:
             self._count(f"herald/request_failures/{type(error).__name__}")
             self.logger.warning(
