@@ -233,15 +233,18 @@ def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
 
 
 def _is_premium(page: PageData, url: str) -> bool:
-    free = parse_bool(page.article_ld.get("isAccessibleForFree"))
-    header = page.response.css(css.HEADER)
-    in_header = any(header.css(q) for q in css.PREMIUM_HEADER[1:])
+    """Any one signal of a paywalled article. Cards, menus and body text are never signals."""
+    response = page.response
+    header = response.css(css.HEADER)
+    reminder = " ".join(response.css(css.PREMIUM_REMINDER).getall())
     return (
-        free is False
+        parse_bool(page.article_ld.get("isAccessibleForFree")) is False
         or parse_bool(page.fusion.get("isPremium")) is True
         or page.fusion.get("contentCode") == "premium"
-        or bool(page.response.css(css.PREMIUM_HEADER[0]))
-        or in_header
+        or bool(response.css(css.PREMIUM_HEADER[0]))
+        or any(header.css(q) for q in css.PREMIUM_HEADER[1:])
+        or any(response.css(q) for q in css.PREMIUM_PAGE)
+        or "premium" in reminder.lower()
         or css.PREMIUM_URL_SEGMENT in url
     )
 

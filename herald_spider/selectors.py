@@ -41,6 +41,13 @@ PREMIUM_HEADER = (
     '[data-test-ui="article__premium-label"]',
     ".article__premium-label",
 )
+#: article-level paywall furniture, present only on premium pages (STRUCTURE.md §2.8)
+PREMIUM_PAGE = (
+    '[data-test-ui="premium-toaster"]',
+    "#premium-toaster",
+    ".audio-player--locked",
+)
+PREMIUM_REMINDER = ".social-popup__reminder ::text"
 PREMIUM_URL_SEGMENT = "/premium/"
 
 # --- byline ---------------------------------------------------------------------------
