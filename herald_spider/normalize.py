@@ -333,18 +333,23 @@ def split_byline(value: str | None) -> list[str]:
     >>> split_byline("")
     []
     """
+    names: list[str] = []
+    for name in _byline_parts(value):
+        if not known_distributor(name) and _NAME_OK.match(name) and name not in names:
+            names.append(name)
+    return names
+
+
+def _byline_parts(value: str | None) -> list[str]:
+    """The comma/and-separated parts of a byline, without its "By".
+
+    >>> _byline_parts("By A, B and C")
+    ['A', 'B', 'C']
+    """
     text = clean_text(value)
     if text is None:
         return []
-    text = _BY.sub("", text)
-    names = []
-    for part in _NAME_SPLIT.split(text):
-        name = collapse_ws(part)
-        if not name or known_distributor(name) or not _NAME_OK.match(name):
-            continue
-        if name not in names:
-            names.append(name)
-    return names
+    return [part for part in (collapse_ws(p) for p in _NAME_SPLIT.split(_BY.sub("", text))) if part]
 
 
 def byline_distributor(value: str | None) -> str | None:
@@ -357,14 +362,7 @@ def byline_distributor(value: str | None) -> str | None:
     >>> byline_distributor("By Jane Doe") is None
     True
     """
-    text = clean_text(value)
-    if text is None:
-        return None
-    for part in _NAME_SPLIT.split(_BY.sub("", text)):
-        found = known_distributor(part)
-        if found:
-            return found
-    return None
+    return next((found for part in _byline_parts(value) if (found := known_distributor(part))), None)
 
 
 # --- flags and small values -----------------------------------------------------------

@@ -67,7 +67,7 @@ class SectionSpider(scrapy.Spider):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page at an article URL: %s", response.url)
             return
-        extracted = parse_article(response, fetched_at=datetime.now(UTC))
+        extracted = parse_article(response, fetched_at=datetime.now(UTC).replace(microsecond=0))
         for problem in extracted.problems:
             self._count(f"herald/page_problems/{problem.split(':')[0].replace(' ', '_')}")
             self.logger.warning("Page problem at %s: %s", response.url, problem)
