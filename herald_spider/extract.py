@@ -22,7 +22,7 @@ from scrapy.http import TextResponse
 from herald_spider import selectors as css
 from herald_spider import urls
 from herald_spider.items import Article
-from herald_spider.loaders import ArticleLoader
+from herald_spider.loaders import ArticleLoader, unique
 from herald_spider.normalize import (
     byline_distributor,
     clean_text,
@@ -269,25 +269,44 @@ def body_paragraphs(response: TextResponse, classes: frozenset[str] = frozenset(
 
     A paragraph is a ``<p>`` child of a body section; hidden ones (``display:none``, the
     ``hidden`` attribute, a paywall class) and hidden parts of a split paragraph are left out.
+    Should a layout wrap its paragraphs (no ``<p>`` child at all), the ``<p>`` descendants
+    outside asides, figures, ads, newsletter and subscription boxes count instead.
     """
-    sections = [el.root for q in css.BODY_SECTIONS for el in response.css(q)]
+    sections = [el.root for el in response.css(", ".join(css.BODY_SECTIONS))]  # document order
     if not sections:
         sections = [el.root for q in css.BODY_FALLBACK for el in response.css(q)][:1]
     if not sections:
         return None
-    seen: set[Any] = set()
+    visible = [section for section in sections if not _hidden(section, classes)]
+    candidates = [child for section in visible for child in section if child.tag == "p"]
+    if not candidates and visible:
+        excluded = {el.root for el in response.css(css.BODY_NOISE)}
+        candidates = unique(
+            p
+            for section in visible
+            for p in section.iter("p")
+            if not any(a in excluded for a in _ancestors(p, section))
+            and not _hidden_above(p, section, classes)
+        )
     paragraphs = []
-    for section in sections:
-        if section in seen or _hidden(section, classes):
+    for paragraph in candidates:
+        if _hidden(paragraph, classes):
             continue
-        seen.add(section)
-        for child in section:
-            if child.tag != "p" or _hidden(child, classes):
-                continue
-            text = collapse_ws(_visible_text(child, classes))
-            if text and text.lower() not in _NOISE_PARAGRAPHS:
-                paragraphs.append(text)
+        text = collapse_ws(_visible_text(paragraph, classes))
+        if text and text.lower() not in _NOISE_PARAGRAPHS:
+            paragraphs.append(text)
     return paragraphs
+
+
+def _ancestors(el: Any, stop: Any) -> Iterator[Any]:
+    parent = el.getparent()
+    while parent is not None and parent is not stop:
+        yield parent
+        parent = parent.getparent()
+
+
+def _hidden_above(el: Any, stop: Any, classes: frozenset[str]) -> bool:
+    return any(_hidden(a, classes) for a in _ancestors(el, stop))
 
 
 def _structured_body(page: PageData) -> list[str]:

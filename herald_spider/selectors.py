@@ -85,10 +85,19 @@ BODY_SECTIONS = (
     'section[data-test-ui="article-top-body"]',  # 2024+
     'section[data-test-ui="article-bottom-body"]',
     'section[data-test-ui="article__body"]',  # 2022, some later
+    "section.article__body",  # 2026: every such section
     "section.article-viva__body",  # 2026 Viva
     "div.article__raw-html",
 )
-BODY_FALLBACK = ("section.article__body", "div.article__content", "#article-content")
+BODY_FALLBACK = ("div.article__content", "#article-content")
+#: blocks inside a body whose paragraphs are not body text
+BODY_NOISE = (
+    "aside, figure, figcaption, nav, form, header, footer, "
+    '.ad, [data-test-ui="ad"], .article__ad-wrapper, '
+    '[data-test-ui="newsletter-signup"], .newsletter-signup, '
+    '[data-test-ui="premium-toaster"], #premium-toaster, .premium-toaster, '
+    '.share-bar, [data-test-ui="share-bar"], .article__credits, .article__action-bar'
+)
 
 # --- related blocks and story cards ---------------------------------------------------
 LINK_BLOCKS = (
