@@ -41,18 +41,26 @@ class DatasetLock:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
         deadline = time.monotonic() + wait
+        waited = False
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 break
             except BlockingIOError:
+                if not waited and wait > 0:
+                    other = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+                    logger.info(
+                        "Waiting up to %.0f s for %s to finish writing %s", wait, other, self.path.parent
+                    )
+                    waited = True
                 if time.monotonic() >= deadline:
                     other = os.pread(fd, 4096, 0).decode("utf-8", "replace").strip() or "another process"
                     os.close(fd)
                     raise DatasetLocked(
                         f"Dataset {self.path.parent} is being written by {other}. Only one crawl "
-                        f"or compaction may write a dataset at a time: wait for it to finish, or "
-                        f"let this one wait with -s HERALD_LOCK_WAIT=<seconds>."
+                        f"or compaction may write a dataset at a time: wait for it to finish, or let "
+                        f"this one wait (-s HERALD_LOCK_WAIT=<seconds> for a crawl, --wait for "
+                        f"herald-dataset compact)."
                     ) from None
                 time.sleep(0.1)
         os.ftruncate(fd, 0)

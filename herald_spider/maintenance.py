@@ -60,7 +60,8 @@ def _last_per_key(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
         return table
     indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
     last = indexed.group_by(list(keys), use_threads=False).aggregate([("__row", "max")])
-    return table.take(pc.sort_indices(last["__row_max"]))
+    rows = last["__row_max"]
+    return table.take(pc.take(rows, pc.sort_indices(rows)))
 
 
 @dataclass(frozen=True)
