@@ -103,7 +103,13 @@ class DatasetLockExtension:
             raise
         for table in TABLES:
             ensure_table(store.dataset_dir, table)
-        crawler.signals.connect(self.lock.release, signal=signals.engine_stopped)
+        self.crawler = crawler
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    def spider_opened(self) -> None:
+        # Connected now, after every component connected its own engine_stopped receivers
+        # (end-of-crawl compaction), so the lock is released last. Receivers run in order.
+        self.crawler.signals.connect(self.lock.release, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DatasetLockExtension:

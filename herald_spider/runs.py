@@ -2,8 +2,8 @@
 
 :class:`RunRecorder` reads the crawl's stats when the spider closes, writes its row to
 ``<dataset>/runs/``, then compacts every table whose file count passed ``HERALD_COMPACT_FILES``
-or that holds files of an older schema version. The dataset lock is still held then
-(:class:`herald_spider.lock.DatasetLockExtension` releases it when the engine stops).
+or that holds files of an older schema version, when the engine stops. The dataset lock is
+still held then (:class:`herald_spider.lock.DatasetLockExtension` releases it after).
 """
 
 from __future__ import annotations
@@ -73,6 +73,9 @@ class RunRecorder:
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        # After spider_closed, so the files that other components write when the spider closes
+        # (the last batch of links) are compacted too; the lock is released after this.
+        crawler.signals.connect(self.compact, signal=signals.engine_stopped)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -82,7 +85,9 @@ class RunRecorder:
         assert self.crawler.stats is not None
         row = run_row(self.crawler.stats.get_stats(), spider, reason, self.started_at)
         write_table(self.store.dataset_dir / RUNS_DIR, to_table([row], RUNS), f"run-{self.store.crawl_id}")
+
+    def compact(self) -> None:
+        """Compact what needs it (logged: the closing stats were already dumped)."""
         for table in TABLES:
             if needs_compaction(self.store.dataset_dir, table, self.max_files):
-                done = compact_table(self.store.dataset_dir, table, grace=self.grace)
-                self.crawler.stats.inc_value("herald/compacted_files", done.files_before)
+                compact_table(self.store.dataset_dir, table, grace=self.grace)

@@ -14,8 +14,9 @@ from typing import Any
 
 import pytest
 
-from herald_spider.dataset import read_articles
+from herald_spider.dataset import parquet_files, read_articles
 from herald_spider.maintenance import read_table
+from herald_spider.schema import TABLES
 from tests.conftest import SITE, expected_articles
 from tests.test_crawl import crawl
 
@@ -75,9 +76,20 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 
     # A second change that moves no time: only the content hash tells.
     _edit(mirror / CHANGED_URL, f"Correction: {FIRST_SENTENCE}", f"Corrected again: {FIRST_SENTENCE}")
-    snapshots["all"] = crawl("world", "-a", "refresh=all", replay=mirror, dataset=dataset, level="INFO")[
-        "stats"
-    ]
+    # This crawl also compacts every table with more than 3 files at its end.
+    last = crawl(
+        "world",
+        "-a",
+        "refresh=all",
+        "-s",
+        "HERALD_COMPACT_FILES=3",
+        replay=mirror,
+        dataset=dataset,
+        level="INFO",
+    )
+    snapshots["all"], snapshots["all_log"] = last["stats"], last["log"]
+    snapshots["files"] = {name: len(parquet_files(dataset / name)) for name in TABLES}
+    snapshots["links"] = read_table(dataset / "links", "links").to_pylist()
     snapshots["after_all"] = _rows(dataset)
     snapshots["revisions"] = read_table(dataset / "article_revisions", "article_revisions").to_pylist()
     snapshots["runs"] = read_table(dataset / "runs", "runs").to_pylist()
@@ -161,3 +173,21 @@ def test_runs_table_reports_each_crawl(history: dict[str, Any]) -> None:
     coverage = {c["name"]: c["share"] for c in runs[0]["field_coverage"]}
     assert coverage["title"] == 1.0
     assert 0 < coverage["updated_at"] < 1
+
+
+def test_a_crawl_compacts_tables_past_the_file_threshold(history: dict[str, Any]) -> None:
+    # runs and links had 4 files (one per crawl), revisions 3, articles 1: the first two compact.
+    assert history["files"] == {"articles": 1, "article_revisions": 3, "links": 1, "runs": 1}
+    assert "Compacted links: 4 files" in history["all_log"]
+    assert "Compacted runs: 4 files (4 rows) into 1 files (4 rows)" in history["all_log"]
+    assert len(history["runs"]) == 4
+
+
+def test_links_table_records_every_link_of_every_crawl(history: dict[str, Any]) -> None:
+    links = history["links"]
+    assert len({r["crawl_id"] for r in links}) == 4
+    kinds = {r["kind"] for r in links}
+    assert {"section-card", "related", "latest-from", "discover-more"} <= kinds
+    listing = "https://www.nzherald.co.nz/world/"
+    from_listing = {r["to_url"] for r in links if r["from_url"] == listing and r["kind"] == "section-card"}
+    assert any(CHANGED in url for url in from_listing)
