@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from herald_spider.dataset import parquet_files, write_table
-from herald_spider.maintenance import compact_table, needs_compaction, read_table
+from herald_spider.maintenance import apply_refetched, compact_table, needs_compaction, read_table
 from herald_spider.schema import ARTICLES, TABLES, to_table
 from herald_spider.tables import ensure_table, snapshot, versions
 
@@ -195,3 +195,33 @@ def test_every_reader_gets_the_declared_types_after_compaction(tmp_path: Path, n
     relation = duckdb.sql(f"select * from read_parquet('{path}/**/*.parquet', hive_partitioning=true)")
     assert relation.columns == schema.names
     assert relation.types == duckdb.from_arrow(empty).types
+
+
+def test_a_plain_table_directory_of_an_older_release_becomes_the_first_version(tmp_path: Path) -> None:
+    (tmp_path / "articles").mkdir()
+    write_table(tmp_path / "articles", to_table([article(1)]), "part-old-00001")
+    link = ensure_table(tmp_path, "articles")
+    assert link.is_symlink() and snapshot(link).name == ".articles.v000001"
+    assert read_table(link, "articles")["article_id"].to_pylist() == [article(1)["article_id"]]
+
+
+def test_refetching_a_schema_one_row_keeps_it_as_revision_one(tmp_path: Path) -> None:
+    table_dir = ensure_table(tmp_path, "articles")
+    stored = {k: v for k, v in article(1).items() if k not in ("revision", "first_seen_at", "last_seen_at")}
+    write_table(table_dir, to_table([stored, article(2)]), "part-a-00001")
+    later = T0 + timedelta(days=500)
+    fetched = {
+        article(1)["article_id"]: {**article(1), "content_hash": "new", "fetched_at": later},
+        article(2)["article_id"]: {**article(2), "fetched_at": later},
+    }
+    outcome = apply_refetched(tmp_path, fetched)
+    assert [r["revision"] for r in outcome.earlier] == [1]
+    assert outcome.earlier[0]["first_seen_at"] == stored["fetched_at"]
+    assert [(r["revision"], r["first_seen_at"], r["last_seen_at"]) for r in outcome.revised] == [
+        (2, stored["fetched_at"], later)
+    ]
+    assert outcome.unchanged == 1
+    rows = {r["article_id"]: r for r in read_table(tmp_path / "articles", "articles").to_pylist()}
+    assert rows[article(1)["article_id"]]["content_hash"] == "new"
+    assert rows[article(2)["article_id"]]["last_seen_at"] == later
+    assert rows[article(2)["article_id"]]["revision"] == 1
