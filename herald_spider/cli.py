@@ -74,7 +74,7 @@ def cmd_info(args: argparse.Namespace) -> int:
         rows = ds.dataset([str(p) for p in files], format="parquet").count_rows() if files else 0
         overview.add_row(name, str(rows), str(len(files)), _size(sum(p.stat().st_size for p in files)))
     console.print(overview)
-    articles = read_table(directory / "articles", "articles").select(["section_path", "published_at"])
+    articles = read_table(directory / "articles", "articles", columns=["section_path", "published_at"])
     if articles.num_rows == 0:
         console.print("No articles.")
         return 0

@@ -33,13 +33,16 @@ _VERSION_KEY = b"herald_spider.schema_version"
 Progress = Callable[[int], None]
 
 
-def read_table(table_dir: Path, table: str, files: list[Path] | None = None) -> pa.Table:
+def read_table(
+    table_dir: Path, table: str, files: list[Path] | None = None, columns: list[str] | None = None
+) -> pa.Table:
     """Every row of a table (or of ``files``) with its declared schema; missing columns are null."""
     schema = TABLES[table][0]
     files = parquet_files(snapshot(table_dir)) if files is None else files
     if not files:
-        return schema.empty_table()
-    return ds.dataset([str(p) for p in files], schema=schema, format="parquet").to_table()
+        empty = schema.empty_table()
+        return empty.select(columns) if columns else empty
+    return ds.dataset([str(p) for p in files], schema=schema, format="parquet").to_table(columns=columns)
 
 
 def file_schema_version(path: Path) -> str | None:

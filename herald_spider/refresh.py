@@ -61,8 +61,8 @@ class RefreshMiddleware(BaseSpiderMiddleware):
     def stored_times(self) -> dict[str, tuple[datetime | None, datetime | None]]:
         """ID -> (published_at, updated_at) of the articles stored before this crawl."""
         if self._stored is None:
-            columns = read_table(self.store.articles_dir, "articles").select(
-                ["article_id", "published_at", "updated_at"]
+            columns = read_table(
+                self.store.articles_dir, "articles", columns=["article_id", "published_at", "updated_at"]
             )
             self._stored = {
                 row["article_id"]: (row["published_at"], row["updated_at"]) for row in columns.to_pylist()
