@@ -87,8 +87,11 @@ def remove_stale_temporaries(table_dir: Path) -> list[Path]:
 
 
 def read_articles(dataset_dir: Path, columns: Iterable[str] | None = None) -> pa.Table:
-    """The whole ``articles`` table with the declared schema (for tests and tools)."""
-    files = parquet_files(dataset_dir / ARTICLES_DIR)
+    """The whole ``articles`` table with the declared schema (for tests and tools).
+
+    Reads the version the table's symlink points at now, so a swap while reading changes nothing.
+    """
+    files = parquet_files((dataset_dir / ARTICLES_DIR).resolve())
     if not files:
         return ARTICLES.empty_table()
     dataset = ds.dataset([str(p) for p in files], schema=ARTICLES, format="parquet")

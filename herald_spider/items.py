@@ -59,3 +59,9 @@ class Article:
     fetched_at: datetime | None = None
     #: The crawl that stored this row.
     crawl_id: str | None = None
+    #: 1 for the first stored version, +1 each time a refresh finds changed content.
+    revision: int | None = None
+    #: When the article was first fetched (UTC).
+    first_seen_at: datetime | None = None
+    #: When a crawl last fetched the article, changed or not (UTC).
+    last_seen_at: datetime | None = None

@@ -61,7 +61,7 @@ class DeduplicatePipeline(_Counting):
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
         article_id = adapter["article_id"]
-        if self.store.is_known(article_id):
+        if self.store.is_known(article_id) and article_id not in self.store.refresh_pending:
             self._inc("herald/dropped/duplicate")
             raise DropItem(f"Duplicate article {article_id}: {adapter.get('url')}")
         self.store.add(article_id)
@@ -90,6 +90,8 @@ class ParquetWriterPipeline(_Counting):
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
         adapter["crawl_id"] = self.store.crawl_id
+        if adapter["article_id"] in self.store.refetched:
+            return item  # replaces its stored row at the end of the crawl (refresh.py)
         self.rows.append(asdict(item) if hasattr(item, "__dataclass_fields__") else dict(adapter))
         if len(self.rows) >= self.batch_rows:
             self.flush()

@@ -7,7 +7,9 @@ from typing import Any
 
 import pyarrow as pa
 
-SCHEMA_VERSION = "1"
+#: Version 2 added ``revision``, ``first_seen_at`` and ``last_seen_at``; files of version 1
+#: still read as one dataset (the new columns read as null) and compaction upgrades them.
+SCHEMA_VERSION = "2"
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
@@ -36,6 +38,9 @@ ARTICLES = pa.schema(
         pa.field("content_hash", pa.string()),
         pa.field("fetched_at", _TS),
         pa.field("crawl_id", pa.string()),
+        pa.field("revision", pa.int32()),
+        pa.field("first_seen_at", _TS),
+        pa.field("last_seen_at", _TS),
     ],
     metadata={"herald_spider.table": "articles", "herald_spider.schema_version": SCHEMA_VERSION},
 )
@@ -56,3 +61,57 @@ def to_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema = ARTICLES) ->
         for name in names:
             columns[name].append(row.get(name))
     return pa.Table.from_pydict(columns, schema=schema)
+
+
+def _table_metadata(table: str) -> dict[str, str]:
+    return {"herald_spider.table": table, "herald_spider.schema_version": SCHEMA_VERSION}
+
+
+#: Every distinct version of every article: the ``articles`` columns, keyed by
+#: (``article_id``, ``revision``).
+ARTICLE_REVISIONS = ARTICLES.with_metadata(_table_metadata("article_revisions"))
+
+#: One row per link seen on a fetched page (followed or not).
+LINKS = pa.schema(
+    [
+        pa.field("from_url", pa.string(), nullable=False),
+        pa.field("to_url", pa.string(), nullable=False),
+        pa.field("kind", pa.string(), nullable=False),
+        pa.field("seen_at", _TS, nullable=False),
+        pa.field("crawl_id", pa.string(), nullable=False),
+    ],
+    metadata=_table_metadata("links"),
+)
+
+_COUNTS = pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("count", pa.int64())]))
+_SHARES = pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("share", pa.float64())]))
+
+#: One row per crawl.
+RUNS = pa.schema(
+    [
+        pa.field("crawl_id", pa.string(), nullable=False),
+        pa.field("spider", pa.string(), nullable=False),
+        pa.field("section", pa.string()),
+        pa.field("refresh", pa.string()),
+        pa.field("started_at", _TS),
+        pa.field("finished_at", _TS),
+        pa.field("finish_reason", pa.string()),
+        pa.field("pages_fetched", pa.int64()),
+        pa.field("articles_stored", pa.int64()),
+        pa.field("articles_skipped_known", pa.int64()),
+        pa.field("articles_refreshed", pa.int64()),
+        pa.field("articles_revised", pa.int64()),
+        pa.field("dropped", _COUNTS),
+        pa.field("http_errors", _COUNTS),
+        pa.field("field_coverage", _SHARES),
+    ],
+    metadata=_table_metadata("runs"),
+)
+
+#: Table name -> (schema, key columns compaction deduplicates on; the last row of a key wins).
+TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
+    "articles": (ARTICLES, ("article_id",)),
+    "article_revisions": (ARTICLE_REVISIONS, ("article_id", "revision")),
+    "links": (LINKS, ()),
+    "runs": (RUNS, ("crawl_id",)),
+}

@@ -111,3 +111,8 @@ LINK_BLOCKS = (
 )
 STORY_CARD = "article.story-card, article.bg-white, div.story-card__content"
 ANCHORS = "a[href]"
+
+# --- story card freshness (refresh=updated) -------------------------------------------
+CARD_LINK = "a.story-card__heading__link, a[href]"
+CARD_TIME = "time[datetime]"
+CARD_UPDATED = ".label-updated, [data-test-ui='story-card__label-updated']"

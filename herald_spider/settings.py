@@ -7,6 +7,11 @@ Project settings (all overridable with ``-s NAME=value``):
   from it and nothing touches the network.
 - ``HERALD_BATCH_ROWS``: articles per Parquet file written during a crawl (default 5000).
 - ``HERALD_CRAWL_ID``: the crawl's ID (default: UTC start time plus a random suffix).
+- ``HERALD_COMPACT_FILES``: compact a table at the end of a crawl when it has more files
+  than this (default 64), or files of an older schema version.
+- ``HERALD_COMPACT_GRACE_SECONDS``: how long replaced table versions stay for readers still
+  scanning them (default 600).
+- ``HERALD_LOCK_WAIT``: seconds a crawl waits for another writer of the dataset (default 0).
 """
 
 from __future__ import annotations
@@ -18,6 +23,9 @@ NEWSPIDER_MODULE = "herald_spider.spiders"
 HERALD_DATASET_DIR = "datasets"
 HERALD_REPLAY = ""
 HERALD_BATCH_ROWS = 5000
+HERALD_COMPACT_FILES = 64
+HERALD_COMPACT_GRACE_SECONDS = 600.0
+HERALD_LOCK_WAIT = 0.0
 
 # --- politeness (live site) -------------------------------------------------------------
 USER_AGENT = "herald_spider/0.1 (+https://github.com/herald-spider/herald_spider; research crawler)"
@@ -45,11 +53,20 @@ DOWNLOADER_MIDDLEWARES = {
     "herald_spider.replay.ReplayMiddleware": 950,
 }
 SPIDER_MIDDLEWARES = {
+    # Output passes the higher numbers first: record every link, mark refreshes, then skip
+    # stored articles that are not refreshed.
+    "herald_spider.links.LinkRecorderMiddleware": 700,
+    "herald_spider.refresh.RefreshMiddleware": 650,
     "herald_spider.middlewares.SkipKnownArticlesMiddleware": 600,
+}
+EXTENSIONS = {
+    "herald_spider.lock.DatasetLockExtension": 0,
+    "herald_spider.runs.RunRecorder": 10,
 }
 ITEM_PIPELINES = {
     "herald_spider.pipelines.ValidatePipeline": 100,
     "herald_spider.pipelines.DeduplicatePipeline": 200,
+    "herald_spider.refresh.RevisionPipeline": 250,
     "herald_spider.pipelines.ParquetWriterPipeline": 300,
 }
 REQUEST_FINGERPRINTER_CLASS = "herald_spider.fingerprint.ArticleRequestFingerprinter"

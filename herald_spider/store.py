@@ -25,6 +25,10 @@ class ArticleStore:
         self.dataset_dir = dataset_dir
         self.crawl_id = crawl_id
         self._known: set[str] | None = None
+        #: Stored articles requested again (``-a refresh=...``) whose page has not arrived yet.
+        self.refresh_pending: set[str] = set()
+        #: Stored articles fetched again this crawl: their rows are replaced, not appended.
+        self.refetched: set[str] = set()
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> ArticleStore:

@@ -12,8 +12,11 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from herald_spider import urls
+from herald_spider.cards import CardSignal, card_signals
 from herald_spider.extract import PageLink, page_links, parse_article
+from herald_spider.links import PAGE_LINKS
 from herald_spider.middlewares import ARTICLE_ID
+from herald_spider.refresh import CARD, check_mode
 
 
 class SectionSpider(scrapy.Spider):
@@ -21,19 +24,21 @@ class SectionSpider(scrapy.Spider):
 
     ``scrapy crawl section -a section=nz/politics``. Articles are followed from section cards
     and from the related, latest-from and discover-more blocks of other articles; only
-    articles whose section path lies under ``section`` are stored.
+    articles whose section path lies under ``section`` are stored. ``-a refresh=updated``
+    fetches stored articles again when a card shows them changed, ``-a refresh=all`` always.
     """
 
     name = "section"
     allowed_domains = (urls.HOST,)
     section = ""
 
-    def __init__(self, section: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, section: str | None = None, refresh: str | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         try:
             self.section = urls.clean_section_arg(section or self.section)
         except ValueError as exc:
             raise ValueError(f"{exc}; use e.g. -a section=world or -a section=nz/politics") from None
+        self.refresh = check_mode(refresh)
         #: Per article ID: the URLs requested so far, other URLs seen for it (tried when the
         #: requested one is missing: the site serves a page under one URL only), and the IDs
         #: whose every requested URL answered 404.
@@ -54,6 +59,7 @@ class SectionSpider(scrapy.Spider):
             self.logger.warning("Not an HTML page: %s", response.url)
             return
         links = page_links(response, default_kind="section-card")
+        response.meta[PAGE_LINKS] = links
         if not links:
             self._count("herald/sections_without_links")
             self.logger.warning("No article or section links on section page %s", response.url)
@@ -77,29 +83,38 @@ class SectionSpider(scrapy.Spider):
             self.logger.debug("Not under %s: %s (%s)", self.section, response.url, article.section_path)
         else:
             yield article
-        yield from self._follow_articles(response, page_links(response))
+        links = page_links(response)
+        response.meta[PAGE_LINKS] = links
+        yield from self._follow_articles(response, links)
 
     def _follow_articles(self, response: Response, links: list[PageLink]) -> Iterator[scrapy.Request]:
+        cards: dict[str, CardSignal] = {}
+        if self.refresh == "updated" and isinstance(response, TextResponse):
+            cards = card_signals(response, datetime.now(UTC))
         for link in links:
             if not link.article_id or not urls.article_path_under(link.url, self.section):
                 continue
             tried = self.tried.setdefault(link.article_id, [])
             if not tried:
                 tried.append(link.url)
-                yield self._article_request(link.url, link.article_id)
+                yield self._article_request(link.url, link.article_id, card=cards.get(link.article_id))
             elif link.article_id in self.not_found and link.url not in tried:
                 self.not_found.discard(link.article_id)
                 tried.append(link.url)
-                yield self._article_request(link.url, link.article_id, dont_filter=True)
+                yield self._article_request(
+                    link.url, link.article_id, dont_filter=True, card=cards.get(link.article_id)
+                )
             elif link.url not in tried and link.url not in self.variants.setdefault(link.article_id, []):
                 self.variants[link.article_id].append(link.url)
 
-    def _article_request(self, url: str, article_id: str, *, dont_filter: bool = False) -> scrapy.Request:
+    def _article_request(
+        self, url: str, article_id: str, *, dont_filter: bool = False, card: CardSignal | None = None
+    ) -> scrapy.Request:
         return scrapy.Request(
             url,
             callback=self.parse_article,
             errback=self.request_failed,
-            meta={ARTICLE_ID: article_id},
+            meta={ARTICLE_ID: article_id, CARD: card} if card else {ARTICLE_ID: article_id},
             dont_filter=dont_filter,
         )
 
@@ -139,6 +154,6 @@ class WorldSpider(SectionSpider):
     name = "world"
     section = "world"
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, refresh: str | None = None, **kwargs: Any) -> None:
         kwargs.pop("section", None)
-        super().__init__(section="world", **kwargs)
+        super().__init__(section="world", refresh=refresh, **kwargs)

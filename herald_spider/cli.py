@@ -1,0 +1,242 @@
+"""herald-dataset: look after a dataset without a crawl (info, validate, compact, export).
+
+Tables and progress bars come from ``rich``; arguments from ``argparse`` (``--help`` on every
+verb). Exit status: 0 done, 1 a check failed, 2 the dataset is locked or missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+import pyarrow.dataset as ds
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from herald_spider.dataset import parquet_files
+from herald_spider.lock import DatasetLock, DatasetLocked
+from herald_spider.maintenance import compact_table, read_table
+from herald_spider.schema import TABLES
+from herald_spider.tables import snapshot
+from herald_spider.validate import validate
+
+console = Console()  # replaced in main(), so the width follows the terminal (or $COLUMNS)
+EXPORT_BATCH_ROWS = 10_000
+
+
+def _progress() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=console,
+        transient=True,
+    )
+
+
+def _size(num: float) -> str:
+    for unit in ("B", "KB", "MB", "GB"):
+        if num < 1024 or unit == "GB":
+            return f"{num:.0f} {unit}" if unit == "B" else f"{num:.1f} {unit}"
+        num /= 1024
+    return f"{num:.1f} GB"
+
+
+def _counts_table(title: str, label: str, keys: pa.ChunkedArray, by_count: bool, limit: int) -> Table:
+    """Articles per value of ``keys``: the most common first, or the newest value first."""
+    counts = pa.table({"key": keys}).group_by("key").aggregate([([], "count_all")])
+    counts = counts.sort_by([("count_all", "descending")] if by_count else [("key", "descending")])
+    table = Table(title=title)
+    table.add_column(label)
+    table.add_column("articles", justify="right")
+    for row in counts.slice(0, limit).to_pylist():
+        table.add_row(str(row["key"]), str(row["count_all"]))
+    return table
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    directory: Path = args.dir
+    overview = Table(title=f"Dataset {directory}")
+    for column in ("table", "rows", "files", "size"):
+        overview.add_column(column, justify="left" if column == "table" else "right")
+    for name in TABLES:
+        files = parquet_files(snapshot(directory / name))
+        rows = ds.dataset([str(p) for p in files], format="parquet").count_rows() if files else 0
+        overview.add_row(name, str(rows), str(len(files)), _size(sum(p.stat().st_size for p in files)))
+    console.print(overview)
+    articles = read_table(directory / "articles", "articles", columns=["section_path", "published_at"])
+    if articles.num_rows == 0:
+        console.print("No articles.")
+        return 0
+    first, last = pc.min(articles["published_at"]).as_py(), pc.max(articles["published_at"]).as_py()
+    console.print(f"Published from {first:%Y-%m-%d %H:%M} to {last:%Y-%m-%d %H:%M} UTC")
+    days = pc.cast(articles["published_at"], pa.date32())
+    console.print(
+        _counts_table("Articles per section", "section", articles["section_path"], True, args.limit)
+    )
+    console.print(_counts_table("Articles per day, newest first", "day", days, False, args.limit))
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    findings = validate(args.dir)
+    report = Table(title=f"Invariants of {args.dir / 'articles'}")
+    for column in ("check", "rule", "result", "examples"):
+        report.add_column(column)
+    for finding in findings:
+        result = "[green]ok[/green]" if finding.ok else f"[red]FAILED ({finding.failures})[/red]"
+        report.add_row(finding.check, finding.description, result, "\n".join(finding.examples))
+    console.print(report)
+    failed = [f.check for f in findings if not f.ok]
+    if failed:
+        console.print(f"[red]{len(failed)} check(s) failed: {', '.join(failed)}[/red]")
+        return 1
+    console.print("[green]All checks passed.[/green]")
+    return 0
+
+
+def cmd_compact(args: argparse.Namespace) -> int:
+    tables = args.table or list(TABLES)
+    lock = DatasetLock(args.dir, "herald-dataset compact")
+    try:
+        lock.acquire(wait=args.wait)
+    except DatasetLocked as exc:
+        console.print(f"[red]{exc}[/red]")
+        return 2
+    summary = Table(title=f"Compacted {args.dir}")
+    for column in ("table", "files before", "files after", "rows before", "rows after"):
+        summary.add_column(column, justify="left" if column == "table" else "right")
+    try:
+        with _progress() as progress:
+            for name in tables:
+                files = len(parquet_files(snapshot(args.dir / name)))
+                # One step per file read and per file written (usually one).
+                task = progress.add_task(f"compact {name}", total=files + 1)
+
+                def advance(n: int, task: TaskID = task) -> None:
+                    progress.advance(task, n)
+
+                done = compact_table(args.dir, name, grace=args.grace, progress=advance)
+                summary.add_row(
+                    name,
+                    *(
+                        str(v)
+                        for v in (done.files_before, done.files_after, done.rows_before, done.rows_after)
+                    ),
+                )
+    finally:
+        lock.release()
+    console.print(summary)
+    return 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat().replace("+00:00", "Z")
+    return value
+
+
+def _flat_lists(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """CSV has no lists: a list or struct column becomes its JSON text."""
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_list(column.type) or pa.types.is_struct(column.type):
+            texts = [None if v is None else json.dumps(v, default=_jsonable) for v in column.to_pylist()]
+            column = pa.array(texts, pa.string())
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
+def _batches(directory: Path, table: str) -> tuple[int, Iterator[pa.RecordBatch]]:
+    schema = TABLES[table][0]
+    files = parquet_files(snapshot(directory / table))
+    if not files:
+        return 0, iter(())
+    dataset = ds.dataset([str(p) for p in files], schema=schema, format="parquet")
+    return dataset.count_rows(), iter(dataset.to_batches(batch_size=EXPORT_BATCH_ROWS))
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    total, batches = _batches(args.dir, args.table)
+    out: Path = args.out
+    with _progress() as progress, open(out, "wb") as handle:
+        task = progress.add_task(f"export {args.table}", total=total)
+        writer: pacsv.CSVWriter | None = None
+        for batch in batches:
+            if args.format == "csv":
+                flat = _flat_lists(batch)
+                writer = writer or pacsv.CSVWriter(handle, flat.schema)
+                writer.write_batch(flat)
+            else:
+                for row in batch.to_pylist():
+                    line = json.dumps(
+                        {k: _jsonable(v) for k, v in row.items()}, ensure_ascii=False, default=_jsonable
+                    )
+                    handle.write(line.encode() + b"\n")
+            progress.advance(task, batch.num_rows)
+        if writer is not None:
+            writer.close()
+    console.print(f"Wrote {total} {args.table} rows to {out} ({args.format})")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    main = argparse.ArgumentParser(prog="herald-dataset", description=__doc__.split("\n\n")[0])
+    verbs = main.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    def verb(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("dir", type=Path, metavar="DIR", help="the dataset directory (HERALD_DATASET_DIR)")
+        return sub
+
+    info = verb("info", "Rows, files and size of each table; date range; articles per section and per day.")
+    info.add_argument("--limit", type=int, default=15, help="rows shown per table (default 15)")
+    info.set_defaults(run=cmd_info)
+    verb(
+        "validate",
+        "Check unique article_id, declared types, published_at <= updated_at <= fetched_at, "
+        "canonical URLs and non-empty titles; exit 1 with a report when one fails.",
+    ).set_defaults(run=cmd_validate)
+    compact = verb("compact", "Rewrite each table into few large files, one row per key; atomic swap.")
+    compact.add_argument(
+        "--table", action="append", choices=list(TABLES), help="only this table (repeatable)"
+    )
+    compact.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running crawl")
+    compact.add_argument("--grace", type=float, default=600.0, help="seconds old files stay for readers")
+    compact.set_defaults(run=cmd_compact)
+    export = verb("export", "Write a table as CSV (lists as JSON text) or JSON Lines.")
+    export.add_argument("--format", choices=("csv", "jsonl"), required=True)
+    export.add_argument("--out", type=Path, required=True, help="the file to write")
+    export.add_argument("--table", choices=list(TABLES), default="articles")
+    export.set_defaults(run=cmd_export)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    global console
+    console = Console()
+    args = parser().parse_args(argv)
+    if not args.dir.is_dir():
+        console.print(f"[red]No dataset at {args.dir}[/red]")
+        return 2
+    status: int = args.run(args)
+    return status
+
+
+def main_exit() -> None:
+    """The ``herald-dataset`` console script."""
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    main_exit()

@@ -1,0 +1,76 @@
+"""The ``links`` table: one row per link seen on a fetched page, followed or not.
+
+The spider leaves the links it read from a page in ``response.meta`` (:data:`PAGE_LINKS`);
+this spider middleware turns them into rows once the callback is done, so recording costs no
+second parse. Rows are written in batches to ``<dataset>/links/``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+
+from herald_spider.dataset import write_table
+from herald_spider.extract import PageLink
+from herald_spider.schema import LINKS, to_table
+from herald_spider.store import ArticleStore
+
+#: Response meta key: the list of :class:`PageLink` the callback read from the page.
+PAGE_LINKS = "herald_page_links"
+LINKS_DIR = "links"
+
+
+class LinkRecorderMiddleware:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.store = ArticleStore.for_crawler(crawler)
+        self.batch_rows = crawler.settings.getint("HERALD_LINK_BATCH_ROWS", 50_000)
+        self.rows: list[dict[str, Any]] = []
+        self.sequence = 0
+        crawler.signals.connect(self.flush, signal=signals.spider_closed)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> LinkRecorderMiddleware:
+        return cls(crawler)
+
+    async def process_spider_output_async(
+        self, response: Response, result: AsyncIterator[Any], spider: Any = None
+    ) -> AsyncIterator[Any]:
+        async for output in result:
+            yield output
+        self.record(response)
+
+    def process_spider_output(self, response: Response, result: Any, spider: Any = None) -> Any:
+        yield from result
+        self.record(response)
+
+    def record(self, response: Response) -> None:
+        links: list[PageLink] = response.meta.pop(PAGE_LINKS, None) or []
+        seen_at = datetime.now(UTC).replace(microsecond=0)
+        for link in links:
+            self.rows.append(
+                {
+                    "from_url": response.url,
+                    "to_url": link.url,
+                    "kind": link.kind,
+                    "seen_at": seen_at,
+                    "crawl_id": self.store.crawl_id,
+                }
+            )
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value("herald/links_seen", len(links))
+        if len(self.rows) >= self.batch_rows:
+            self.flush()
+
+    def flush(self) -> None:
+        if not self.rows:
+            return
+        self.sequence += 1
+        name = f"part-{self.store.crawl_id}-{self.sequence:05d}"
+        write_table(self.store.dataset_dir / LINKS_DIR, to_table(self.rows, LINKS), name)
+        self.rows = []

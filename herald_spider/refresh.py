@@ -1,0 +1,168 @@
+"""Refreshing stored articles and keeping their revisions.
+
+``scrapy crawl world -a refresh=updated`` fetches a stored article again when a card linking to
+it shows a newer time or an "Updated" label; ``-a refresh=all`` fetches every stored article the
+crawl meets. :class:`RefreshMiddleware` decides; :class:`RevisionPipeline` gives every stored
+article its ``revision``, ``first_seen_at`` and ``last_seen_at``, appends every distinct version
+to ``article_revisions/``, and at the end of the crawl replaces the rows of refetched articles
+in one atomic swap (:func:`herald_spider.maintenance.apply_refetched`).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict, fields
+from datetime import datetime
+from typing import Any
+
+from itemadapter import ItemAdapter
+from scrapy import Request
+from scrapy.crawler import Crawler
+from scrapy.http import Response
+from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
+
+from herald_spider.cards import CardSignal
+from herald_spider.dataset import write_table
+from herald_spider.items import Article
+from herald_spider.maintenance import apply_refetched, read_table
+from herald_spider.middlewares import ARTICLE_ID, REFETCH
+from herald_spider.schema import ARTICLE_REVISIONS, to_table
+from herald_spider.store import ArticleStore
+
+logger = logging.getLogger(__name__)
+
+#: Values of the spider argument ``refresh``.
+REFRESH_MODES = ("", "updated", "all")
+#: Request meta key: the :class:`CardSignal` of the card the article was linked from.
+CARD = "herald_card"
+REVISIONS_DIR = "article_revisions"
+_FIELDS = [f.name for f in fields(Article)]
+
+
+def check_mode(value: str | None) -> str:
+    mode = (value or "").strip().lower()
+    if mode not in REFRESH_MODES:
+        raise ValueError(f"refresh={value!r}: use -a refresh=updated or -a refresh=all")
+    return mode
+
+
+class RefreshMiddleware(BaseSpiderMiddleware):
+    """Mark requests for stored articles to be fetched again, per the spider's ``refresh``.
+
+    Runs before :class:`~herald_spider.middlewares.SkipKnownArticlesMiddleware`, which lets
+    marked requests through.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
+        self.store = ArticleStore.for_crawler(crawler)
+        self._stored: dict[str, tuple[datetime | None, datetime | None]] | None = None
+
+    def stored_times(self) -> dict[str, tuple[datetime | None, datetime | None]]:
+        """ID -> (published_at, updated_at) of the articles stored before this crawl."""
+        if self._stored is None:
+            columns = read_table(
+                self.store.articles_dir, "articles", columns=["article_id", "published_at", "updated_at"]
+            )
+            self._stored = {
+                row["article_id"]: (row["published_at"], row["updated_at"]) for row in columns.to_pylist()
+            }
+        return self._stored
+
+    def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
+        article_id = request.meta.get(ARTICLE_ID)
+        mode = getattr(self.crawler.spider, "refresh", "")
+        if not mode or not article_id or request.meta.get(REFETCH):
+            return request
+        if article_id in self.store.refresh_pending:
+            request.meta[REFETCH] = True  # another URL for an article being refreshed
+            return request
+        stored = self.stored_times().get(article_id)
+        if stored is None or article_id in self.store.refetched:
+            return request
+        card: CardSignal | None = request.meta.get(CARD)
+        if mode == "all" or (card is not None and card.newer_than(*stored)):
+            request.meta[REFETCH] = True
+            self.store.refresh_pending.add(article_id)
+            self._inc("herald/refresh/requested")
+        return request
+
+    def _inc(self, key: str) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key)
+
+
+class RevisionPipeline:
+    """Stamp revisions, append versions to ``article_revisions/``, replace refetched rows.
+
+    Also counts, per field, how many stored articles have a value (``herald/coverage/...``),
+    which the ``runs`` table reports as shares.
+    """
+
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.store = ArticleStore.for_crawler(crawler)
+        self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS", 5000)
+        self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
+        self.revisions: list[dict[str, Any]] = []
+        self.fetched_again: dict[str, dict[str, Any]] = {}
+        self.sequence = 0
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RevisionPipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any, spider: Any = None) -> Any:
+        adapter = ItemAdapter(item)
+        row = asdict(item) if isinstance(item, Article) else {name: adapter.get(name) for name in _FIELDS}
+        article_id = row["article_id"]
+        if article_id in self.store.refresh_pending:
+            self.store.refresh_pending.discard(article_id)
+            self.store.refetched.add(article_id)
+            row["crawl_id"] = self.store.crawl_id
+            self.fetched_again[article_id] = row
+            return item
+        first = {"revision": 1, "first_seen_at": row["fetched_at"], "last_seen_at": row["fetched_at"]}
+        for name, value in first.items():
+            adapter[name] = value
+        row.update(first, crawl_id=self.store.crawl_id)
+        self._stored(row)
+        return item
+
+    def _stored(self, row: dict[str, Any]) -> None:
+        """A version that is now in ``articles``: count its coverage, keep it as a revision."""
+        self._inc("herald/coverage/rows")
+        for name in _FIELDS:
+            if row.get(name) not in (None, "", []):
+                self._inc(f"herald/coverage/{name}")
+        self.revisions.append(row)
+        if len(self.revisions) >= self.batch_rows:
+            self.flush()
+
+    def close_spider(self, spider: Any = None) -> None:
+        if self.fetched_again:
+            outcome = apply_refetched(self.store.dataset_dir, self.fetched_again, grace=self.grace)
+            self._inc("herald/refresh/unchanged", outcome.unchanged)
+            self._inc("herald/refresh/revised", len(outcome.revised))
+            self.revisions.extend(outcome.earlier)
+            for row in outcome.revised:
+                self._stored(row)
+            logger.info(
+                "Refreshed %d stored articles: %d changed, %d unchanged",
+                len(self.fetched_again),
+                len(outcome.revised),
+                outcome.unchanged,
+            )
+        self.flush()
+
+    def flush(self) -> None:
+        if not self.revisions:
+            return
+        self.sequence += 1
+        name = f"part-{self.store.crawl_id}-{self.sequence:05d}"
+        write_table(self.store.dataset_dir / REVISIONS_DIR, to_table(self.revisions, ARTICLE_REVISIONS), name)
+        self.revisions = []
+
+    def _inc(self, key: str, count: int = 1) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.inc_value(key, count)

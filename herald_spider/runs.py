@@ -1,0 +1,93 @@
+"""The ``runs`` table (one row per crawl) and compaction at the end of a crawl.
+
+:class:`RunRecorder` reads the crawl's stats when the spider closes, writes its row to
+``<dataset>/runs/``, then compacts every table whose file count passed ``HERALD_COMPACT_FILES``
+or that holds files of an older schema version, when the engine stops. The dataset lock is
+still held then (:class:`herald_spider.lock.DatasetLockExtension` releases it after).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import fields
+from datetime import UTC, datetime
+from typing import Any
+
+from scrapy import Spider, signals
+from scrapy.crawler import Crawler
+
+from herald_spider.dataset import write_table
+from herald_spider.items import Article
+from herald_spider.maintenance import compact_table, needs_compaction
+from herald_spider.schema import RUNS, TABLES, to_table
+from herald_spider.store import ArticleStore
+
+logger = logging.getLogger(__name__)
+
+RUNS_DIR = "runs"
+
+
+def _counts(stats: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
+    return sorted(
+        (
+            {"name": key.removeprefix(prefix), "count": int(value)}
+            for key, value in stats.items()
+            if key.startswith(prefix)
+        ),
+        key=lambda entry: entry["name"],
+    )
+
+
+def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: datetime) -> dict[str, Any]:
+    """The ``runs`` row of a crawl, from its stats."""
+    stored = int(stats.get("herald/coverage/rows", 0))
+    coverage = [
+        {"name": f.name, "share": stats.get(f"herald/coverage/{f.name}", 0) / stored if stored else None}
+        for f in fields(Article)
+    ]
+    return {
+        "crawl_id": stats.get("herald/crawl_id"),
+        "spider": spider.name,
+        "section": getattr(spider, "section", None),
+        "refresh": getattr(spider, "refresh", "") or None,
+        "started_at": started_at,
+        "finished_at": datetime.now(UTC).replace(microsecond=0),
+        "finish_reason": reason,
+        "pages_fetched": int(stats.get("response_received_count", 0)),
+        "articles_stored": int(stats.get("herald/articles_stored", 0)),
+        "articles_skipped_known": int(stats.get("herald/articles_skipped_known", 0)),
+        "articles_refreshed": int(stats.get("herald/refresh/unchanged", 0))
+        + int(stats.get("herald/refresh/revised", 0)),
+        "articles_revised": int(stats.get("herald/refresh/revised", 0)),
+        "dropped": _counts(stats, "herald/dropped/"),
+        "http_errors": _counts(stats, "herald/http_errors/"),
+        "field_coverage": coverage,
+    }
+
+
+class RunRecorder:
+    def __init__(self, crawler: Crawler) -> None:
+        self.crawler = crawler
+        self.store = ArticleStore.for_crawler(crawler)
+        self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES", 64)
+        self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
+        self.started_at = datetime.now(UTC).replace(microsecond=0)
+        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        # After spider_closed, so the files that other components write when the spider closes
+        # (the last batch of links) are compacted too; the lock is released after this.
+        crawler.signals.connect(self.compact, signal=signals.engine_stopped)
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> RunRecorder:
+        return cls(crawler)
+
+    def spider_closed(self, spider: Spider, reason: str) -> None:
+        assert self.crawler.stats is not None
+        row = run_row(self.crawler.stats.get_stats(), spider, reason, self.started_at)
+        write_table(self.store.dataset_dir / RUNS_DIR, to_table([row], RUNS), f"run-{self.store.crawl_id}")
+
+    def compact(self) -> None:
+        """Compact what needs it (logged: the closing stats were already dumped)."""
+        for table in TABLES:
+            if needs_compaction(self.store.dataset_dir, table, self.max_files):
+                compact_table(self.store.dataset_dir, table, grace=self.grace)
