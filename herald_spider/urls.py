@@ -217,3 +217,16 @@ def is_under(section_of_item: str, section: str) -> bool:
     False
     """
     return section_of_item == section or section_of_item.startswith(section + "/")
+
+
+def on_site(url: str) -> bool:
+    """Whether a URL is on the NZ Herald site itself (no look-alike hosts, no ``user@host``).
+
+    >>> on_site("https://www.nzherald.co.nz/robots.txt")
+    True
+    >>> on_site("https://www.nzherald.co.nz.evil.example/world/"), on_site("https://evil.www.nzherald.co.nz/")
+    (False, False)
+    >>> on_site("https://www.nzherald.co.nz@evil.example/world/")
+    False
+    """
+    return _site_path(url) is not None

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
@@ -46,7 +46,7 @@ class SectionSpider(scrapy.Spider):
     # --- routing ----------------------------------------------------------------------
 
     def parse_section(self, response: Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page: %s", response.url)
             return
@@ -60,9 +60,15 @@ class SectionSpider(scrapy.Spider):
         yield from self._follow_articles(response, links)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page at an article URL: %s", response.url)
+            return
+        if not response.body.strip():
+            self._count("herald/pages_empty")
+            self.logger.warning(
+                "Empty page (HTTP %s, no content) at an article URL: %s", response.status, response.url
+            )
             return
         extracted = parse_article(response, fetched_at=datetime.now(UTC))
         for problem in extracted.problems:
