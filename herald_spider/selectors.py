@@ -95,3 +95,6 @@ LINK_BLOCKS = (
 )
 STORY_CARD = "article.story-card, article.bg-white, div.story-card__content"
 ANCHORS = "a[href]"
+
+# --- legacy links (pre-2020 CMS: /<section>/news/article.cfm?c_id=..&objectid=..) -------
+LEGACY_ARTICLE_HREFS = 'a[href*="article.cfm"]::attr(href)'

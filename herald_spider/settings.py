@@ -49,6 +49,8 @@ DOWNLOAD_TIMEOUT = 30
 DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
 DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 3
+# A redirect chain this long is a loop, not a moved page.
+REDIRECT_MAX_TIMES = 5
 REFERER_ENABLED = True
 
 # --- components -------------------------------------------------------------------------
@@ -60,6 +62,8 @@ DOWNLOADER_MIDDLEWARES = {
     "herald_spider.encoding.EncodingRepairMiddleware": 930,
     "herald_spider.softblock.SoftBlockMiddleware": 920,
     "herald_spider.backoff.BackoffMiddleware": 560,
+    # Before RedirectMiddleware (600) sees the response: redirected articles are fetched.
+    "herald_spider.redirects.ArticleRedirectMiddleware": 610,
     # Last before the download handler: robots.txt, retries, redirects and stats all see
     # replayed responses as they would see downloaded ones.
     "herald_spider.replay.ReplayMiddleware": 950,

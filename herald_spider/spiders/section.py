@@ -13,7 +13,8 @@ from twisted.python.failure import Failure
 
 from herald_spider import urls
 from herald_spider.extract import PageLink, page_links, parse_article
-from herald_spider.middlewares import ARTICLE_ID
+from herald_spider.legacy import legacy_article_links
+from herald_spider.middlewares import ARTICLE_ID, LEGACY_ID
 
 
 class SectionSpider(scrapy.Spider):
@@ -58,6 +59,7 @@ class SectionSpider(scrapy.Spider):
             if link.section and urls.is_under(link.section, self.section) and link.section != self.section:
                 yield response.follow(link.url, callback=self.parse_section, errback=self.request_failed)
         yield from self._follow_articles(response, links)
+        yield from self._follow_legacy(response)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, HtmlResponse):
@@ -81,6 +83,14 @@ class SectionSpider(scrapy.Spider):
         else:
             yield article
         yield from self._follow_articles(response, page_links(response))
+        yield from self._follow_legacy(response)
+
+    def _follow_legacy(self, response: HtmlResponse) -> Iterator[scrapy.Request]:
+        """Legacy ``article.cfm`` links: the site redirects them to the article's current URL."""
+        for url, object_id in legacy_article_links(response):
+            yield scrapy.Request(
+                url, callback=self.parse_article, errback=self.request_failed, meta={LEGACY_ID: object_id}
+            )
 
     def _follow_articles(self, response: Response, links: list[PageLink]) -> Iterator[scrapy.Request]:
         for link in links:
@@ -105,7 +115,7 @@ class SectionSpider(scrapy.Spider):
     def request_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
         article_id = request.meta.get(ARTICLE_ID)
-        page = "article" if article_id else "section"
+        page = "article" if article_id or request.meta.get(LEGACY_ID) else "section"
         error = failure.value
         if isinstance(error, HttpError):
             status = error.response.status
