@@ -71,6 +71,9 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {
     "herald_spider.middlewares.SkipKnownArticlesMiddleware": 600,
 }
+EXTENSIONS = {
+    "herald_spider.frontier.FrontierJournal": 500,
+}
 ITEM_PIPELINES = {
     "herald_spider.pipelines.ValidatePipeline": 100,
     "herald_spider.plausible.PlausibilityPipeline": 150,

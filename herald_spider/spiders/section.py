@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 
 from herald_spider import urls
 from herald_spider.extract import PageLink, page_links, parse_article
+from herald_spider.frontier import resumed
 from herald_spider.legacy import legacy_article_links
 from herald_spider.middlewares import ARTICLE_ID, LEGACY_ID
 
@@ -40,9 +41,16 @@ class SectionSpider(scrapy.Spider):
         self.requested: dict[str, str] = {}
 
     async def start(self) -> AsyncIterator[Any]:
+        state = getattr(self, "state", None)  # set with JOBDIR, saved on pause, loaded on resume
+        if state is not None:
+            self.requested = state.setdefault("requested", self.requested)
+            self.variants = state.setdefault("variants", self.variants)
         yield scrapy.Request(
             urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
         )
+        for url, article_id in resumed(self.crawler, self, self.section):
+            self.requested.setdefault(article_id, url)
+            yield self._article_request(url, article_id)
 
     # --- routing ----------------------------------------------------------------------
 
@@ -76,14 +84,16 @@ class SectionSpider(scrapy.Spider):
         for problem in extracted.problems:
             self._count(f"herald/page_problems/{problem.split(':')[0].replace(' ', '_')}")
             self.logger.warning("Page problem at %s: %s", response.url, problem)
+        # Links before the article: they are scheduled, and journalled by the frontier, before
+        # the article is stored, so a crawl killed after the write still knows where it led.
+        yield from self._follow_articles(response, page_links(response))
+        yield from self._follow_legacy(response)
         article = extracted.article
         if article.section_path and not urls.is_under(article.section_path, self.section):
             self._count("herald/articles_outside_section")
             self.logger.debug("Not under %s: %s (%s)", self.section, response.url, article.section_path)
         else:
             yield article
-        yield from self._follow_articles(response, page_links(response))
-        yield from self._follow_legacy(response)
 
     def _follow_legacy(self, response: HtmlResponse) -> Iterator[scrapy.Request]:
         """Legacy ``article.cfm`` links: the site redirects them to the article's current URL."""
