@@ -34,6 +34,8 @@ from cryptography.x509.oid import NameOID
 from herald_spider.replay import mirror_path
 
 HOST = "www.nzherald.co.nz"
+#: Every page sets this cookie; it must never come back, nor reach the log or the dataset.
+SESSION_COOKIE = "nzh_session=SECRET-SESSION-d41d8cd98f00b204"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,8 @@ class Seen:
     path: str
     at: float
     answer: str
+    #: Cookie or Authorization headers the crawler sent (it should send none)
+    credentials: tuple[str, ...] = ()
 
 
 @dataclass
@@ -114,7 +118,7 @@ class FaultySite:
         self.server.shutdown()
         self.server.server_close()
 
-    def next_answer(self, method: str, host: str, path: str) -> Answer:
+    def next_answer(self, method: str, host: str, path: str, credentials: tuple[str, ...] = ()) -> Answer:
         with self._lock:
             queue = self._faults.get(path)
             answer = queue.popleft() if queue else None
@@ -123,7 +127,7 @@ class FaultySite:
             if answer is None or (answer.delay and not answer.reset and answer.status == 200):
                 answer = self._from_mirror(host, path, answer.delay if answer else 0.0)
             what = "reset" if answer.reset else f"{answer.status}" + (" slow" if answer.delay else "")
-            self.seen.append(Seen(method, host, path, time.monotonic(), what))
+            self.seen.append(Seen(method, host, path, time.monotonic(), what, credentials))
             return answer
 
     def _from_mirror(self, host: str, path: str, delay: float) -> Answer:
@@ -133,7 +137,8 @@ class FaultySite:
         if not file.is_file():
             return Answer(404, (("Content-Type", "text/plain"),), b"Not found", delay=delay)
         kind = "text/plain" if file.name == "robots.txt" else "text/html; charset=utf-8"
-        return Answer(200, (("Content-Type", kind),), file.read_bytes(), delay=delay)
+        headers = (("Content-Type", kind), ("Set-Cookie", f"{SESSION_COOKIE}; Path=/; Secure"))
+        return Answer(200, headers, file.read_bytes(), delay=delay)
 
     def requests_for(self, path: str) -> list[Seen]:
         return [s for s in self.seen if s.path == path and s.method == "GET"]
@@ -169,7 +174,8 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         host = parts.hostname or self.tunnel_host or self.headers.get("Host", "")
         path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
-        answer = self.owner.next_answer("GET", host, path)
+        credentials = tuple(name for name in ("Cookie", "Authorization") if name in self.headers)
+        answer = self.owner.next_answer("GET", host, path, credentials)
         if answer.delay:
             time.sleep(answer.delay)
         if answer.reset:

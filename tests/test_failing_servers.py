@@ -24,7 +24,16 @@ from herald_spider import urls
 from herald_spider.dataset import read_articles
 from herald_spider.extract import page_links
 from tests.conftest import SITE, expected_articles, expected_site, response_for, saved_page
-from tests.faulty_site import RESET, Answer, FaultySite, redirect, self_signed_certificate, slow, status
+from tests.faulty_site import (
+    RESET,
+    SESSION_COOKIE,
+    Answer,
+    FaultySite,
+    redirect,
+    self_signed_certificate,
+    slow,
+    status,
+)
 
 PROJECT = Path(__file__).resolve().parents[1]
 STATS = re.compile(r"'(herald/[^']+|retry/[^']+|finish_reason)': '?([^',}]+)'?")
@@ -51,6 +60,19 @@ MOVED_TO = "/world/a-new-slug-for-a-moved-story/{id}/"
 FAILED = ("always_503", "retry_after_long", "reset", "offsite_redirect", "redirect_loop")
 STORED = ("flaky_500", "retry_after_short", "slow", "moved", "legacy_target")
 TIMEOUT = 1.0
+EVIL_ID = "EVILEVILEVILEVILEVILEVIL00"
+#: Links on a section page that must never be followed (nor leave a trace on the server).
+HOSTILE = (
+    f"https://www.nzherald.co.nz.evil.example/world/a-story/{EVIL_ID}/",
+    f"https://evil.www.nzherald.co.nz/world/a-story/{EVIL_ID}/",
+    f"https://www.nzherald.co.nz@evil.example/world/a-story/{EVIL_ID}/",
+    f"https://user:password@www.nzherald.co.nz/world/a-story/{EVIL_ID}/",
+    f"https://www.nzherald.co.nz:8443/world/a-story/{EVIL_ID}/",
+    f"//evil.example/world/a-story/{EVIL_ID}/",
+    f"/world/%2e%2e/%2e%2e/etc/a-story/{EVIL_ID}/",
+    f"/world/../../etc/passwd/{EVIL_ID}/",
+    "javascript:alert(1)",
+)
 
 
 def path(role: str) -> str:
@@ -110,7 +132,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     rows = {row["article_id"]: row for row in read_articles(root / "dataset").to_pylist()}
     stats = {key: value for key, value in STATS.findall(done.stderr)}
-    return {"site": site, "log": done.stderr, "stats": stats, "rows": rows}
+    return {"site": site, "log": done.stderr, "stats": stats, "rows": rows, "dataset": root / "dataset"}
 
 
 def stat(run: dict[str, Any], key: str) -> int:
@@ -193,3 +215,20 @@ def test_moved_and_legacy_articles_are_stored_under_their_article_id(run: dict[s
     assert site.requests_for(MOVED_TO.format(id=ARTICLE["moved"]["article_id"]))
     ids = list(run["rows"])
     assert len(ids) == len(set(ids))
+
+
+def test_hostile_links_are_never_followed(run: dict[str, Any]) -> None:
+    site: FaultySite = run["site"]
+    assert site.requests_for("/world/pacific/"), "the page with the hostile links was not read"
+    assert not [s for s in site.seen if EVIL_ID in s.path or ".." in s.path or "%2e" in s.path.lower()]
+    assert {s.host for s in site.seen} == {urls.HOST}
+
+
+def test_cookies_and_credentials_never_sent_logged_or_stored(run: dict[str, Any]) -> None:
+    site: FaultySite = run["site"]
+    assert not [s for s in site.seen if s.credentials]
+    secret = SESSION_COOKIE.split("=", 1)[1]
+    assert secret not in run["log"] and "password" not in run["log"]
+    for path in (run["dataset"] / "articles").glob("*.parquet"):
+        assert secret.encode() not in path.read_bytes()
+    assert not any(secret in str(value) for row in run["rows"].values() for value in row.values())
