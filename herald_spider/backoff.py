@@ -1,7 +1,8 @@
 """Back off before retrying: honour ``Retry-After`` and wait longer after each failure.
 
-Scrapy's ``RetryMiddleware`` retries 429, 500, 503, ... at once, and ignores ``Retry-After``.
-This middleware sits just outside it: on a retryable status it pauses the crawl (one site, so
+Scrapy's ``RetryMiddleware`` retries 429, 500, 503, ..., timeouts and resets at once, and
+ignores ``Retry-After``. This middleware sits just outside it: on a retryable status or
+exception it pauses the crawl (one site, so
 every request would go to the server that asked us to wait) for the ``Retry-After`` time, or
 ``HERALD_BACKOFF_BASE * 2**n`` seconds after the n-th retry of that request when the header is
 absent, capped at ``HERALD_BACKOFF_MAX``; then ``RetryMiddleware`` retries as usual. A
@@ -21,6 +22,7 @@ from email.utils import parsedate_to_datetime
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
 from scrapy.http import Response
+from scrapy.utils.misc import load_object
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +63,9 @@ class BackoffMiddleware:
         self.cap = settings.getfloat("HERALD_BACKOFF_MAX", 60.0)
         self.retry_after_max = settings.getfloat("HERALD_RETRY_AFTER_MAX", 300.0)
         self.retry_times = settings.getint("RETRY_TIMES", 2)
+        self.exceptions = tuple(
+            load_object(e) if isinstance(e, str) else e for e in settings.getlist("RETRY_EXCEPTIONS", [])
+        )
         self.paused_until = 0.0
         self.waiting = 0
 
@@ -103,6 +108,22 @@ class BackoffMiddleware:
             )
             await self._pause(wait)
         return response
+
+    async def process_exception(
+        self, request: Request, exception: Exception, spider: Spider | None = None
+    ) -> None:
+        """Timeouts, resets, refused connections: back off before ``RetryMiddleware`` retries."""
+        if not isinstance(exception, self.exceptions) or request.meta.get("dont_retry"):
+            return
+        retries = request.meta.get("retry_times", 0)
+        if retries >= request.meta.get("max_retry_times", self.retry_times):
+            return
+        wait = min(self.cap, self.base * 2**retries)
+        if wait > 0:
+            logger.info(
+                "%s: pausing the crawl %.1f s before retrying %s", type(exception).__name__, wait, request.url
+            )
+            await self._pause(wait)
 
     async def _pause(self, seconds: float) -> None:
         self._inc("herald/backoff/waits")

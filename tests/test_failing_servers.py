@@ -121,7 +121,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "CONCURRENT_REQUESTS_PER_DOMAIN": 4,
             "DOWNLOAD_TIMEOUT": TIMEOUT,
             "RETRY_TIMES": 2,
-            "HERALD_BACKOFF_BASE": 0.1,
+            "HERALD_BACKOFF_BASE": 0.3,
             "HERALD_BACKOFF_MAX": 2,
             "LOG_LEVEL": "INFO",
         }
@@ -173,7 +173,7 @@ def test_retries_back_off_and_give_up(run: dict[str, Any]) -> None:
     assert [s.answer for s in site.requests_for(path("flaky_500"))] == ["500", "500", "200"]
     assert [s.answer for s in site.requests_for(path("always_503"))] == ["503"] * 3
     flaky = site.requests_for(path("flaky_500"))
-    assert flaky[1].at - flaky[0].at >= 0.1 and flaky[2].at - flaky[1].at >= 0.2  # 0.1 s, then 0.2 s
+    assert flaky[1].at - flaky[0].at >= 0.3 and flaky[2].at - flaky[1].at >= 0.6  # 0.3 s, then 0.6 s
     assert stat(run, "herald/http_errors/503") == 1
     assert stat(run, "retry/reason_count/500 Internal Server Error") == 2
 
@@ -190,7 +190,9 @@ def test_retry_after_is_honoured_or_refused(run: dict[str, Any]) -> None:
 
 def test_timeouts_and_resets_are_retried_then_counted(run: dict[str, Any]) -> None:
     site: FaultySite = run["site"]
-    assert [s.answer for s in site.requests_for(path("slow"))] == ["200 slow", "200"]
+    slow = site.requests_for(path("slow"))
+    assert [s.answer for s in slow] == ["200 slow", "200"]
+    assert slow[1].at - slow[0].at >= TIMEOUT + 0.2  # timed out, then backed off 0.3 s
     # Twisted's connection pool may resend once on a lost pooled connection: 3 or more tries
     resets = [s.answer for s in site.requests_for(path("reset"))]
     assert len(resets) >= 3 and set(resets) == {"reset"}
