@@ -134,8 +134,9 @@ class BackoffMiddleware:
         self.waiting += 1
         engine.pause()
         try:
-            while (left := self.paused_until - time.monotonic()) > 0:
-                await asyncio.sleep(left)
+            # in short steps, so Ctrl-C (the engine stopping) does not wait for a long pause
+            while (left := self.paused_until - time.monotonic()) > 0 and engine.running:
+                await asyncio.sleep(min(left, 0.5))
         finally:
             self.waiting -= 1
             if not self.waiting:
