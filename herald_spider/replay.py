@@ -105,7 +105,7 @@ class ReplayMiddleware:
             return self._not_found(request, 404, b"Not in replay mirror")
         self._inc("herald/replay/served")
         body = path.read_bytes()
-        content_type = _content_type(path)
+        content_type = _content_type(path, body)
         headers = {b"Content-Type": content_type.encode()} if content_type else {}
         cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
         return cls(url=request.url, status=200, headers=headers, body=body, request=request, flags=["replay"])
@@ -123,12 +123,26 @@ class ReplayMiddleware:
         )
 
 
-def _content_type(path: Path) -> str | None:
+#: File signatures of non-HTML files that wget saves as ``index.html`` at a page URL.
+_MAGIC = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF8", "image/gif"),
+)
+
+
+def _content_type(path: Path, body: bytes = b"") -> str | None:
     """The type a server would send for a saved file (the query part is not an extension).
 
     >>> _content_type(Path("index.html?ref=x")), _content_type(Path("robots.txt"))
     ('text/html', 'text/plain')
+    >>> _content_type(Path("index.html"), b"%PDF-1.4")
+    'application/pdf'
     """
+    sniffed = next((kind for magic, kind in _MAGIC if body.startswith(magic)), None)
+    if sniffed:
+        return sniffed
     name = path.name.split("?", 1)[0]
     guessed, _ = mimetypes.guess_type(name)
     return guessed

@@ -116,3 +116,5 @@ ANCHORS = "a[href]"
 CARD_LINK = "a.story-card__heading__link, a[href]"
 CARD_TIME = "time[datetime]"
 CARD_UPDATED = ".label-updated, [data-test-ui='story-card__label-updated']"
+# --- legacy links (pre-2020 CMS: /<section>/news/article.cfm?c_id=..&objectid=..) -------
+LEGACY_ARTICLE_HREFS = 'a[href*="article.cfm"]::attr(href)'

@@ -12,6 +12,10 @@ Project settings (all overridable with ``-s NAME=value``):
 - ``HERALD_COMPACT_GRACE_SECONDS``: how long replaced table versions stay for readers still
   scanning them (default 600).
 - ``HERALD_LOCK_WAIT``: seconds a crawl waits for another writer of the dataset (default 0).
+- ``HERALD_SOFTBLOCK_LIMIT``: challenge pages in a row that close the crawl (``soft_blocked``).
+- ``HERALD_BACKOFF_BASE`` / ``HERALD_BACKOFF_MAX`` / ``HERALD_RETRY_AFTER_MAX``: seconds; see
+  ``herald_spider.backoff``.
+- ``HERALD_MAX_TITLE_CHARS`` / ``HERALD_MAX_BODY_CHARS``: longer ones are dropped (``plausible``).
 """
 
 from __future__ import annotations
@@ -26,6 +30,12 @@ HERALD_BATCH_ROWS = 5000
 HERALD_COMPACT_FILES = 64
 HERALD_COMPACT_GRACE_SECONDS = 600.0
 HERALD_LOCK_WAIT = 0.0
+HERALD_SOFTBLOCK_LIMIT = 10
+HERALD_BACKOFF_BASE = 2.0
+HERALD_BACKOFF_MAX = 60.0
+HERALD_RETRY_AFTER_MAX = 300.0
+HERALD_MAX_TITLE_CHARS = 500
+HERALD_MAX_BODY_CHARS = 1_000_000
 
 # --- politeness (live site) -------------------------------------------------------------
 USER_AGENT = "herald_spider/0.1 (+https://github.com/herald-spider/herald_spider; research crawler)"
@@ -43,11 +53,25 @@ TELNETCONSOLE_ENABLED = False
 # No control port on a crawler that runs for days.
 REMOTE_CONTROL_ENABLED = False
 DOWNLOAD_TIMEOUT = 30
+# No article page is near this; a larger answer is not an article (Scrapy's default is 1 GB).
+DOWNLOAD_MAXSIZE = 32 * 1024 * 1024
+DOWNLOAD_WARNSIZE = 8 * 1024 * 1024
 RETRY_TIMES = 3
+# A redirect chain this long is a loop, not a moved page.
+REDIRECT_MAX_TIMES = 5
 REFERER_ENABLED = True
 
 # --- components -------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
+    # Just before the download: no URL off the site, however it was reached (redirects too).
+    "herald_spider.onsite.StayOnSiteMiddleware": 940,
+    # Responses pass these in descending order: encoding first, then challenge pages, then
+    # the back-off wait, then Scrapy's RetryMiddleware (550) retries.
+    "herald_spider.encoding.EncodingRepairMiddleware": 930,
+    "herald_spider.softblock.SoftBlockMiddleware": 920,
+    "herald_spider.backoff.BackoffMiddleware": 560,
+    # Before RedirectMiddleware (600) sees the response: redirected articles are fetched.
+    "herald_spider.redirects.ArticleRedirectMiddleware": 610,
     # Last before the download handler: robots.txt, retries, redirects and stats all see
     # replayed responses as they would see downloaded ones.
     "herald_spider.replay.ReplayMiddleware": 950,
@@ -62,9 +86,11 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     "herald_spider.lock.DatasetLockExtension": 0,
     "herald_spider.runs.RunRecorder": 10,
+    "herald_spider.frontier.FrontierJournal": 500,
 }
 ITEM_PIPELINES = {
     "herald_spider.pipelines.ValidatePipeline": 100,
+    "herald_spider.plausible.PlausibilityPipeline": 150,
     "herald_spider.pipelines.DeduplicatePipeline": 200,
     "herald_spider.refresh.RevisionPipeline": 250,
     "herald_spider.pipelines.ParquetWriterPipeline": 300,

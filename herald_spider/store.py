@@ -8,6 +8,7 @@ read from disk once per crawl.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 
@@ -18,6 +19,26 @@ from herald_spider.dataset import ARTICLES_DIR, new_crawl_id, read_ids
 logger = logging.getLogger(__name__)
 
 _ATTRIBUTE = "_herald_article_store"
+
+
+_CRAWL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+
+
+def clean_crawl_id(value: str) -> str:
+    """A crawl ID that is safe in a file name; raise ValueError for anything else.
+
+    >>> clean_crawl_id("20260102T030405Z-1a2b3c4d")
+    '20260102T030405Z-1a2b3c4d'
+    >>> clean_crawl_id("../../etc/x")
+    Traceback (most recent call last):
+    ...
+    ValueError: HERALD_CRAWL_ID must be letters, digits, '.', '_' or '-' (it names files): '../../etc/x'
+    """
+    if not _CRAWL_ID.match(value) or ".." in value:
+        raise ValueError(
+            f"HERALD_CRAWL_ID must be letters, digits, '.', '_' or '-' (it names files): {value!r}"
+        )
+    return value
 
 
 class ArticleStore:
@@ -38,7 +59,7 @@ class ArticleStore:
             settings = crawler.settings
             store = cls(
                 Path(settings.get("HERALD_DATASET_DIR", "datasets")),
-                settings.get("HERALD_CRAWL_ID") or new_crawl_id(),
+                clean_crawl_id(settings.get("HERALD_CRAWL_ID") or new_crawl_id()),
             )
             setattr(crawler, _ATTRIBUTE, store)
             if crawler.stats is not None:

@@ -8,7 +8,7 @@ drops is most of a bare crawl's cost on pages with ~100 links each).
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 HOST = "www.nzherald.co.nz"
 SITE_ROOT = f"https://{HOST}/"
@@ -217,3 +217,37 @@ def is_under(section_of_item: str, section: str) -> bool:
     False
     """
     return section_of_item == section or section_of_item.startswith(section + "/")
+
+
+def on_site(url: str) -> bool:
+    """Whether a URL is on the NZ Herald site itself (no look-alike hosts, no ``user@host``).
+
+    >>> on_site("https://www.nzherald.co.nz/robots.txt")
+    True
+    >>> on_site("https://www.nzherald.co.nz.evil.example/world/"), on_site("https://evil.www.nzherald.co.nz/")
+    (False, False)
+    >>> on_site("https://www.nzherald.co.nz@evil.example/world/")
+    False
+    """
+    return _site_path(url) is not None
+
+
+_OBJECT_ID = re.compile(r"^[0-9]{5,10}$")
+
+
+def legacy_object_id(url: str) -> str | None:
+    """The object ID of a pre-2020 ``article.cfm`` article URL on the site, else None.
+
+    The site answers these with a redirect to the article's current URL.
+
+    >>> legacy_object_id("https://www.nzherald.co.nz/world/news/article.cfm?c_id=2&objectid=12345678")
+    '12345678'
+    >>> legacy_object_id("https://www.nzherald.co.nz.evil.example/world/news/article.cfm?objectid=12345678")
+    >>> legacy_object_id("https://www.nzherald.co.nz/world/news/article.cfm?c_id=2")
+    """
+    path = _site_path(url)
+    if path is None or not path.endswith("/article.cfm"):
+        return None
+    query = parse_qs(urlsplit(url).query)
+    values = query.get("objectid") or query.get("objectId") or []
+    return values[0] if len(values) == 1 and _OBJECT_ID.match(values[0]) else None

@@ -7,15 +7,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 import scrapy
-from scrapy.http import Response, TextResponse
+from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from herald_spider import urls
 from herald_spider.cards import CardSignal, card_signals
 from herald_spider.extract import PageLink, page_links, parse_article
+from herald_spider.frontier import resumed
+from herald_spider.legacy import legacy_article_links
 from herald_spider.links import PAGE_LINKS
-from herald_spider.middlewares import ARTICLE_ID
+from herald_spider.middlewares import ARTICLE_ID, LEGACY_ID
 from herald_spider.refresh import CARD, check_mode
 
 
@@ -47,14 +49,24 @@ class SectionSpider(scrapy.Spider):
         self.not_found: set[str] = set()
 
     async def start(self) -> AsyncIterator[Any]:
+        state = getattr(self, "state", None)  # set with JOBDIR, saved on pause, loaded on resume
+        if state is not None:
+            self.tried = state.setdefault("tried", self.tried)
+            self.variants = state.setdefault("variants", self.variants)
+            self.not_found = state.setdefault("not_found", self.not_found)
         yield scrapy.Request(
             urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
         )
+        for url, article_id in resumed(self.crawler, self, self.section):
+            tried = self.tried.setdefault(article_id, [])
+            if url not in tried:
+                tried.append(url)
+            yield self._article_request(url, article_id)
 
     # --- routing ----------------------------------------------------------------------
 
     def parse_section(self, response: Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page: %s", response.url)
             return
@@ -67,29 +79,46 @@ class SectionSpider(scrapy.Spider):
             if link.section and urls.is_under(link.section, self.section) and link.section != self.section:
                 yield response.follow(link.url, callback=self.parse_section, errback=self.request_failed)
         yield from self._follow_articles(response, links)
+        yield from self._follow_legacy(response)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse):
+        if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page at an article URL: %s", response.url)
+            return
+        if not response.body.strip():
+            self._count("herald/pages_empty")
+            self.logger.warning(
+                "Empty page (HTTP %s, no content) at an article URL: %s", response.status, response.url
+            )
             return
         extracted = parse_article(response, fetched_at=datetime.now(UTC).replace(microsecond=0))
         for problem in extracted.problems:
             self._count(f"herald/page_problems/{problem.split(':')[0].replace(' ', '_')}")
             self.logger.warning("Page problem at %s: %s", response.url, problem)
+        # Links before the article: they are scheduled, and journalled by the frontier, before
+        # the article is stored, so a crawl killed after the write still knows where it led.
+        links = page_links(response)
+        response.meta[PAGE_LINKS] = links
+        yield from self._follow_articles(response, links)
+        yield from self._follow_legacy(response)
         article = extracted.article
         if article.section_path and not urls.is_under(article.section_path, self.section):
             self._count("herald/articles_outside_section")
             self.logger.debug("Not under %s: %s (%s)", self.section, response.url, article.section_path)
         else:
             yield article
-        links = page_links(response)
-        response.meta[PAGE_LINKS] = links
-        yield from self._follow_articles(response, links)
+
+    def _follow_legacy(self, response: HtmlResponse) -> Iterator[scrapy.Request]:
+        """Legacy ``article.cfm`` links: the site redirects them to the article's current URL."""
+        for url, object_id in legacy_article_links(response):
+            yield scrapy.Request(
+                url, callback=self.parse_article, errback=self.request_failed, meta={LEGACY_ID: object_id}
+            )
 
     def _follow_articles(self, response: Response, links: list[PageLink]) -> Iterator[scrapy.Request]:
         cards: dict[str, CardSignal] = {}
-        if self.refresh == "updated" and isinstance(response, TextResponse):
+        if self.refresh == "updated" and isinstance(response, HtmlResponse):
             cards = card_signals(response, datetime.now(UTC))
         for link in links:
             if not link.article_id or not urls.article_path_under(link.url, self.section):
@@ -121,7 +150,7 @@ class SectionSpider(scrapy.Spider):
     def request_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
         request = failure.request  # type: ignore[attr-defined]
         article_id = request.meta.get(ARTICLE_ID)
-        page = "article" if article_id else "section"
+        page = "article" if article_id or request.meta.get(LEGACY_ID) else "section"
         error = failure.value
         if isinstance(error, HttpError):
             status = error.response.status
