@@ -7,13 +7,14 @@ plain ``HtmlResponse``. Sources are read in order: JSON-LD, ``Fusion.globalConte
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from parsel import Selector
@@ -311,7 +312,7 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     """The article on an article page, normalised, with the page's problems listed."""
     page = PageData.of(response)
     problems = list(page.problems)
-    loader = ArticleLoader(response=response)
+    loader = ArticleLoader(response=response, selector=response.selector)  # the tree parsed once
     url = _canonical_url(page)
     fusion, ld = page.fusion, page.article_ld
 
@@ -405,6 +406,27 @@ def _anchors(root: Any) -> Iterator[Any]:
             yield anchor
 
 
+def _link_target(url: str) -> tuple[str | None, str | None, str | None]:
+    """(canonical article URL, article ID, section path) of an absolute URL."""
+    article_url = urls.canonical_article_url(url)
+    if article_url:
+        return article_url, urls.article_id(article_url), None
+    return None, None, urls.section_path(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _site_link_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
+    # Menus, footers and "latest" blocks repeat on every page: classify each such href once.
+    return _link_target(urljoin(origin, href))
+
+
+def _resolve(base: str, origin: str, href: str) -> tuple[str | None, str | None, str | None]:
+    # An absolute URL or an absolute path joins the same against any page of the same origin.
+    if href.startswith(("/", "https://", "http://")):
+        return _site_link_target(origin, href)
+    return _link_target(urljoin(base, href))
+
+
 def page_links(response: TextResponse, default_kind: str = "other") -> list[PageLink]:
     """Links to site articles and section listings, canonicalised, first occurrence of each.
 
@@ -417,14 +439,19 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
         return []
     kinds = _anchor_kinds(root)
     base = response.url
+    parts = urlsplit(base)
+    origin = f"{parts.scheme}://{parts.netloc}/"
+    seen: set[str] = set()
     by_article: dict[str, PageLink] = {}
     sections: dict[str, PageLink] = {}
     for anchor in _anchors(root):
-        href = urljoin(base, anchor.get("href").strip())
+        href = anchor.get("href").strip()
+        if href in seen:  # the first occurrence decides, as below
+            continue
+        seen.add(href)
         kind = kinds.get(anchor, default_kind)
-        article_url = urls.canonical_article_url(href)
+        article_url, key, path = _resolve(base, origin, href)
         if article_url:
-            key = urls.article_id(article_url)
             assert key is not None
             known = by_article.get(key)
             if known is None:
@@ -432,7 +459,6 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
             elif css.PREMIUM_URL_SEGMENT in article_url and css.PREMIUM_URL_SEGMENT not in known.url:
                 by_article[key] = PageLink(article_url, known.kind, article_id=key)
             continue
-        path = urls.section_path(href)
         if path and path not in sections:
             sections[path] = PageLink(urls.section_url(path), kind, section=path)
     return list(by_article.values()) + list(sections.values())
