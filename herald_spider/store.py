@@ -13,7 +13,8 @@ from pathlib import Path
 
 from scrapy.crawler import Crawler
 
-from herald_spider.dataset import ARTICLES_DIR, new_crawl_id, read_ids
+from herald_spider.dataset import ARTICLES_DIR, new_crawl_id, parquet_files
+from herald_spider.known import KnownIds, read_known
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,7 @@ class ArticleStore:
     def __init__(self, dataset_dir: Path, crawl_id: str) -> None:
         self.dataset_dir = dataset_dir
         self.crawl_id = crawl_id
-        self._known: set[str] | None = None
+        self._known: KnownIds | None = None
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> ArticleStore:
@@ -46,12 +47,11 @@ class ArticleStore:
         return self.dataset_dir / ARTICLES_DIR
 
     @property
-    def known(self) -> set[str]:
+    def known(self) -> KnownIds:
         """IDs of the articles already in the dataset, plus those stored by this crawl."""
         if self._known is None:
             started = time.perf_counter()
-            ids = read_ids(self.articles_dir)
-            self._known = set(ids.to_pylist())
+            self._known = read_known(parquet_files(self.articles_dir))
             logger.info(
                 "Dataset %s holds %d articles (IDs loaded in %.2f s)",
                 self.articles_dir,
