@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any, ClassVar
+from typing import Any
 
 import scrapy
 from scrapy.http import Response, TextResponse
@@ -25,8 +25,8 @@ NOT_ARTICLE = ("/video/", "/videos/")
 
 class FloorSpider(scrapy.Spider):
     name = "floor"
-    custom_settings: ClassVar[dict[str, Any]] = {"ITEM_PIPELINES": {}, "SPIDER_MIDDLEWARES": {}}
-    start_urls: ClassVar[list[str]] = ["https://www.nzherald.co.nz/world/"]
+    custom_settings = {"ITEM_PIPELINES": {}, "SPIDER_MIDDLEWARES": {}}  # noqa: RUF012
+    start_urls = ["https://www.nzherald.co.nz/world/"]  # noqa: RUF012
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
