@@ -18,11 +18,10 @@ from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from parsel import Selector
-from parsel.csstranslator import HTMLTranslator
 from scrapy.http import TextResponse
 
+from herald_spider import fastcss, urls
 from herald_spider import selectors as css
-from herald_spider import urls
 from herald_spider.items import Article
 from herald_spider.loaders import ArticleLoader
 from herald_spider.normalize import (
@@ -53,12 +52,6 @@ _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "button", "sv
 _NOISE_PARAGRAPHS = frozenset({"share this article:", "advertisement"})
 
 
-@functools.lru_cache(maxsize=256)
-def _compiled(query: str) -> etree.XPath:
-    """A CSS query compiled once, as parsel would translate it for an HTML page."""
-    return etree.XPath(HTMLTranslator().css_to_xpath(query), smart_strings=False)
-
-
 @dataclass
 class PageData:
     """Everything decoded from one response, parsed once and shared by the extractors."""
@@ -71,9 +64,9 @@ class PageData:
 
     @classmethod
     def of(cls, response: TextResponse) -> PageData:
-        json_ld = decode_json_ld(_strings(response, css.JSON_LD))
+        json_ld = decode_json_ld(fastcss.strings(response, css.JSON_LD))
         fusion = decode_fusion(
-            _strings(response, css.FUSION_SCRIPT) or _strings(response, css.FUSION_SCRIPT_ANY)
+            fastcss.strings(response, css.FUSION_SCRIPT) or fastcss.strings(response, css.FUSION_SCRIPT_ANY)
         )
         articles = article_objects(json_ld.objects)
         return cls(
@@ -86,25 +79,20 @@ class PageData:
 
     def strings(self, query: str) -> list[str]:
         """``response.css(query).getall()`` for a ``::text`` or ``::attr()`` query."""
-        return _strings(self.response, query)
+        return fastcss.strings(self.response, query)
 
     def string(self, query: str) -> str | None:
         """``response.css(query).get()`` for a ``::text`` or ``::attr()`` query."""
-        found = _strings(self.response, query)
+        found = fastcss.strings(self.response, query)
         return found[0] if found else None
 
     def css_first(self, *queries: str) -> Selector | None:
         for query in queries:
-            found = self.response.css(query)
+            found = fastcss.css(self.response, query)
             if found:
-                return found[0]
+                first: Selector = found[0]
+                return first
         return None
-
-
-def _strings(response: TextResponse, query: str) -> list[str]:
-    # Compiled once and without a Selector per result: most of extraction is these lookups.
-    root = response.selector.root
-    return [str(value) for value in _compiled(query)(root)] if isinstance(root, etree._Element) else []
 
 
 def _add_first(loader: ArticleLoader, fields: tuple[str, ...], sources: Iterable[Callable[[], Any]]) -> None:
@@ -296,8 +284,8 @@ def _is_premium(page: PageData, url: str) -> bool:
         or parse_bool(page.fusion.get("isPremium")) is True
         or page.fusion.get("contentCode") == "premium"
         or css.PREMIUM_URL_SEGMENT in url
-        or bool(page.response.css(css.PREMIUM_HEADER[0]))
-        or any(page.response.css(css.HEADER).css(q) for q in css.PREMIUM_HEADER[1:])
+        or bool(fastcss.css(page.response, css.PREMIUM_HEADER[0]))
+        or any(fastcss.css(page.response, css.HEADER).css(q) for q in css.PREMIUM_HEADER[1:])
     )
 
 
@@ -322,9 +310,9 @@ def body_paragraphs(response: TextResponse, classes: frozenset[str] = frozenset(
     A paragraph is a ``<p>`` child of a body section; hidden ones (``display:none``, the
     ``hidden`` attribute, a paywall class) and hidden parts of a split paragraph are left out.
     """
-    sections = [el.root for q in css.BODY_SECTIONS for el in response.css(q)]
+    sections = [el.root for q in css.BODY_SECTIONS for el in fastcss.css(response, q)]
     if not sections:
-        sections = [el.root for q in css.BODY_FALLBACK for el in response.css(q)][:1]
+        sections = [el.root for q in css.BODY_FALLBACK for el in fastcss.css(response, q)][:1]
     if not sections:
         return None
     seen: set[Any] = set()
@@ -448,6 +436,7 @@ class PageLink:
     section: str | None = None
 
 
+# (kind, block XPath, a word the block's markup must contain for it to exist on the page)
 _LINK_BLOCKS_XPATH = (
     ("related", "//aside[@data-test-ui='related-articles' or contains(@class,'related-articles')]"),
     ("discover-more", "//aside[@data-test-ui='discover-more' or contains(@class,'discover-more')]"),
@@ -457,12 +446,18 @@ _LINK_BLOCKS_XPATH = (
     ("subsection", "//nav[@data-test-ui='section-header__subnav']"),
     ("section-card", "//section[@data-test-ui='story-list']"),
 )
+_LINK_BLOCK_WORD = re.compile(r"'([^']+)'")
+_LINK_BLOCKS = tuple(
+    (kind, etree.XPath(xpath), _LINK_BLOCK_WORD.findall(xpath)[0]) for kind, xpath in _LINK_BLOCKS_XPATH
+)
 
 
-def _anchor_kinds(root: Any) -> dict[Any, str]:
+def _anchor_kinds(root: Any, text: str) -> dict[Any, str]:
     kinds: dict[Any, str] = {}
-    for kind, xpath in _LINK_BLOCKS_XPATH:
-        for block in root.xpath(xpath):
+    for kind, xpath, word in _LINK_BLOCKS:
+        if word not in text:
+            continue
+        for block in xpath(root):
             for anchor in block.iter("a"):
                 kinds.setdefault(anchor, kind)
     return kinds
@@ -505,7 +500,7 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
     root = response.selector.root
     if not isinstance(root, etree._Element):
         return []
-    kinds = _anchor_kinds(root)
+    kinds = _anchor_kinds(root, response.text)
     base = response.url
     parts = urlsplit(base)
     origin = f"{parts.scheme}://{parts.netloc}/"
