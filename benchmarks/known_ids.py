@@ -23,22 +23,25 @@ from herald_spider.schema import ARTICLES
 FILE_ROWS = 250_000
 
 _MEASURE = """
-import json, resource, sys, time
+import json, sys, time
 from pathlib import Path
 from herald_spider.store import ArticleStore
 
-def rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * resource.getpagesize() / 2**20
+def status_mb(field):
+    # VmHWM is this process's own peak (ru_maxrss would include the parent's, Linux keeps
+    # it across fork and exec).
+    for line in open("/proc/self/status"):
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) / 1024
+    raise KeyError(field)
 
 store = ArticleStore(Path(sys.argv[1]), "measure")
-before = rss_mb()
+before = status_mb("VmRSS")
 started = time.perf_counter()
 count = len(store.known)
 seconds = time.perf_counter() - started
-peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-print(json.dumps({"articles": count, "seconds": seconds, "extra_mb": peak - before,
-                  "held_mb": rss_mb() - before}))
+print(json.dumps({"articles": count, "seconds": seconds, "extra_mb": status_mb("VmHWM") - before,
+                  "held_mb": status_mb("VmRSS") - before}))
 """
 
 
