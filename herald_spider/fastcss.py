@@ -44,8 +44,8 @@ def _words(tree: Any, found: set[str]) -> None:
 def required_words(query: str) -> tuple[frozenset[str], ...]:
     """Per alternative of ``query``, the words that must occur in a page it matches.
 
-    >>> required_words('[data-test-ui="author"] a.author__link::text, div.x:not(.y)')
-    (frozenset({'author', 'author__link'}), frozenset({'x'}))
+    >>> [sorted(words) for words in required_words('[data-test-ui="author"] a.author__link, div.x:not(.y)')]
+    [['author', 'author__link'], ['x']]
     """
     alternatives = []
     for selector in cssselect.parse(query):
