@@ -7,20 +7,21 @@ plain ``HtmlResponse``. Sources are read in order: JSON-LD, ``Fusion.globalConte
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
 from parsel import Selector
 from scrapy.http import TextResponse
 
+from herald_spider import fastcss, urls
 from herald_spider import selectors as css
-from herald_spider import urls
 from herald_spider.items import Article
 from herald_spider.loaders import ArticleLoader, unique
 from herald_spider.normalize import (
@@ -63,9 +64,9 @@ class PageData:
 
     @classmethod
     def of(cls, response: TextResponse) -> PageData:
-        json_ld = decode_json_ld(response.css(css.JSON_LD).getall())
+        json_ld = decode_json_ld(fastcss.strings(response, css.JSON_LD))
         fusion = decode_fusion(
-            response.css(css.FUSION_SCRIPT).getall() or response.css(css.FUSION_SCRIPT_ANY).getall()
+            fastcss.strings(response, css.FUSION_SCRIPT) or fastcss.strings(response, css.FUSION_SCRIPT_ANY)
         )
         articles = article_objects(json_ld.objects)
         return cls(
@@ -76,12 +77,36 @@ class PageData:
             problems=json_ld.problems + fusion.problems,
         )
 
+    def strings(self, query: str) -> list[str]:
+        """``response.css(query).getall()`` for a ``::text`` or ``::attr()`` query."""
+        return fastcss.strings(self.response, query)
+
+    def string(self, query: str) -> str | None:
+        """``response.css(query).get()`` for a ``::text`` or ``::attr()`` query."""
+        found = fastcss.strings(self.response, query)
+        return found[0] if found else None
+
     def css_first(self, *queries: str) -> Selector | None:
         for query in queries:
-            found = self.response.css(query)
+            found = fastcss.css(self.response, query)
             if found:
-                return found[0]
+                first: Selector = found[0]
+                return first
         return None
+
+
+def _add_first(loader: ArticleLoader, fields: tuple[str, ...], sources: Iterable[Callable[[], Any]]) -> None:
+    """Add each source's value to ``fields`` in priority order until every field holds a value.
+
+    The fields keep their first value (``TakeFirst``), so later sources could not change them:
+    they are not even looked up.
+    """
+    for source in sources:
+        value = source()
+        for name in fields:
+            loader.add_value(name, value)
+        if all(any(v not in (None, "") for v in loader.get_collected_values(name)) for name in fields):
+            return
 
 
 @dataclass
@@ -97,14 +122,14 @@ class Extracted:
 
 def _canonical_url(page: PageData) -> str | None:
     response = page.response
-    candidates = [
-        response.css(css.CANONICAL).get(),
-        response.css(css.OG_URL).get(),
-        first_str(page.fusion.get("canonicalUrl"), page.fusion.get("websiteUrl")),
-        response.url,
-    ]
+    candidates: tuple[Callable[[], str | None], ...] = (
+        lambda: page.string(css.CANONICAL),
+        lambda: page.string(css.OG_URL),
+        lambda: first_str(page.fusion.get("canonicalUrl"), page.fusion.get("websiteUrl")),
+        lambda: response.url,
+    )
     request_id = urls.article_id(response.url)
-    for candidate in candidates:
+    for candidate in (source() for source in candidates):
         if not candidate:
             continue
         url = urls.canonical_article_url(urljoin(urls.SITE_ROOT, candidate.strip()))
@@ -156,27 +181,33 @@ def _dom_byline(page: PageData) -> tuple[str | None, list[str]]:
 
 
 def _authors_and_distributor(page: PageData, loader: ArticleLoader) -> None:
-    response, fusion = page.response, page.fusion
+    fusion = page.fusion
     ld_people, ld_orgs = _ld_people(page.article_ld)
     byline_raw, dom_people = _dom_byline(page)
-    meta_people = split_byline(response.css(css.META_AUTHOR).get())
-    authors = next(
-        (names for names in (ld_people, _fusion_people(fusion), dom_people, meta_people) if names), []
+    people: tuple[Callable[[], list[str]], ...] = (
+        lambda: ld_people,
+        lambda: _fusion_people(fusion),
+        lambda: dom_people,
+        lambda: split_byline(page.string(css.META_AUTHOR)),
     )
+    authors = next((names for names in (source() for source in people) if names), [])
     loader.add_value("authors", authors)
     loader.add_value("byline_raw", byline_raw)
 
-    credits = [distributor_from_credit(text) for q in css.CREDITS for text in response.css(q).getall()]
-    loader.add_value("distributor", dig(fusion, "distributor", "name"))
-    loader.add_value("distributor", response.css(css.BYLINE_DISTRIBUTOR).getall())
-    loader.add_value("distributor", [known_distributor(org) for org in ld_orgs])
-    loader.add_value("distributor", byline_distributor(byline_raw))
-    loader.add_value("distributor", credits)
-    loader.add_value("distributor", STAFF_DISTRIBUTOR)
+    credits = (distributor_from_credit(text) for q in css.CREDITS for text in page.strings(q))
+    distributors = (
+        lambda: dig(fusion, "distributor", "name"),
+        lambda: page.strings(css.BYLINE_DISTRIBUTOR),
+        lambda: [known_distributor(org) for org in ld_orgs],
+        lambda: byline_distributor(byline_raw),
+        lambda: list(credits),
+        lambda: STAFF_DISTRIBUTOR,
+    )
+    _add_first(loader, ("distributor",), distributors)
 
 
 def _sections(page: PageData, url: str, loader: ArticleLoader) -> None:
-    response, fusion = page.response, page.fusion
+    fusion = page.fusion
     path = url.removeprefix(urls.SITE_ROOT).strip("/").split("/")
     section = path[0]
     loader.add_value("section", section)
@@ -186,34 +217,47 @@ def _sections(page: PageData, url: str, loader: ArticleLoader) -> None:
         parts = found.split("/") if found else []
         return parts[1] if len(parts) > 1 and parts[0] == section else None
 
-    loader.add_value("subsection", sub_of(first_str(fusion.get("subSectionLabelLink"))))
-    loader.add_value("subsection", sub_of(response.css(css.SUBKICKER_HREF).get()))
+    def meta_subsection() -> str | None:
+        meta_sections = [s.strip() for s in (page.string(css.META_SECTION) or "").split(",")]
+        return meta_sections[1] if len(meta_sections) > 1 else None
+
     slug_and_id = 3 if "premium" in path[-2:-1] else 2
-    if len(path) - slug_and_id >= 2:
-        loader.add_value("subsection", path[1])
-    breadcrumbs = breadcrumb_urls(page.json_ld.objects) + response.css(css.BREADCRUMB_HREFS).getall()
-    loader.add_value("subsection", [sub_of(href) for href in breadcrumbs])
-    meta_sections = [s.strip() for s in (response.css(css.META_SECTION).get() or "").split(",")]
-    if len(meta_sections) > 1:
-        loader.add_value("subsection", meta_sections[1])
+    breadcrumbs = breadcrumb_urls(page.json_ld.objects)
+    subsections = (
+        lambda: sub_of(first_str(fusion.get("subSectionLabelLink"))),
+        lambda: sub_of(page.string(css.SUBKICKER_HREF)),
+        lambda: path[1] if len(path) - slug_and_id >= 2 else None,
+        lambda: [sub_of(href) for href in breadcrumbs + page.strings(css.BREADCRUMB_HREFS)],
+        meta_subsection,
+    )
+    _add_first(loader, ("subsection",), subsections)
 
 
 def _timestamps(page: PageData, loader: ArticleLoader) -> None:
-    ld, fusion, response = page.article_ld, page.fusion, page.response
-    time_el = page.css_first(*css.BYLINE_TIME)
-    published = [
-        ld.get("datePublished"),
-        fusion.get("displayDate"),
-        fusion.get("publishDate"),
-        response.css(css.META_PUBLISHED).get(),
-        time_el.attrib.get("datetime") if time_el is not None else None,
-        " ".join(time_el.css("::text").getall()) if time_el is not None else None,
-    ]
-    published = [value for value in published if isinstance(value, str)]
-    loader.add_value("published_at", published)
-    loader.add_value("published_raw", published)
-    updated = [ld.get("dateModified"), fusion.get("lastUpdatedDate"), response.css(css.META_MODIFIED).get()]
-    loader.add_value("updated_at", [value for value in updated if isinstance(value, str)])
+    ld, fusion = page.article_ld, page.fusion
+
+    @functools.cache
+    def time_el() -> Selector | None:
+        return page.css_first(*css.BYLINE_TIME)
+
+    def text(value: Any) -> str | None:
+        return value if isinstance(value, str) else None
+
+    published = (
+        lambda: text(ld.get("datePublished")),
+        lambda: text(fusion.get("displayDate")),
+        lambda: text(fusion.get("publishDate")),
+        lambda: page.string(css.META_PUBLISHED),
+        lambda: text(el.attrib.get("datetime")) if (el := time_el()) is not None else None,
+        lambda: " ".join(el.css("::text").getall()) if (el := time_el()) is not None else None,
+    )
+    _add_first(loader, ("published_at", "published_raw"), published)
+    updated = (
+        lambda: text(ld.get("dateModified")),
+        lambda: text(fusion.get("lastUpdatedDate")),
+        lambda: page.string(css.META_MODIFIED),
+    )
+    _add_first(loader, ("updated_at",), updated)
 
 
 def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
@@ -233,19 +277,20 @@ def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
 
 
 def _is_premium(page: PageData, url: str) -> bool:
-    """Any one signal of a paywalled article. Cards, menus and body text are never signals."""
+    """Any one signal of a paywalled article. Cards, menus and body text are never signals.
+
+    Cheapest evidence first: the page is premium as soon as one source says so.
+    """
     response = page.response
-    header = response.css(css.HEADER)
-    reminder = " ".join(response.css(css.PREMIUM_REMINDER).getall())
     return (
         parse_bool(page.article_ld.get("isAccessibleForFree")) is False
         or parse_bool(page.fusion.get("isPremium")) is True
         or page.fusion.get("contentCode") == "premium"
-        or bool(response.css(css.PREMIUM_HEADER[0]))
-        or any(header.css(q) for q in css.PREMIUM_HEADER[1:])
-        or any(response.css(q) for q in css.PREMIUM_PAGE)
-        or "premium" in reminder.lower()
         or css.PREMIUM_URL_SEGMENT in url
+        or bool(fastcss.css(response, css.PREMIUM_HEADER[0]))
+        or any(fastcss.css(response, css.HEADER).css(q) for q in css.PREMIUM_HEADER[1:])
+        or any(fastcss.css(response, q) for q in css.PREMIUM_PAGE)
+        or "premium" in " ".join(fastcss.css(response, css.PREMIUM_REMINDER).getall()).lower()
     )
 
 
@@ -272,9 +317,9 @@ def body_paragraphs(response: TextResponse, classes: frozenset[str] = frozenset(
     Should a layout wrap its paragraphs (no ``<p>`` child at all), the ``<p>`` descendants
     outside asides, figures, ads, newsletter and subscription boxes count instead.
     """
-    sections = [el.root for el in response.css(", ".join(css.BODY_SECTIONS))]  # document order
+    sections = [el.root for el in fastcss.css(response, ", ".join(css.BODY_SECTIONS))]  # document order
     if not sections:
-        sections = [el.root for q in css.BODY_FALLBACK for el in response.css(q)][:1]
+        sections = [el.root for q in css.BODY_FALLBACK for el in fastcss.css(response, q)][:1]
     if not sections:
         return None
     visible = [section for section in sections if not _hidden(section, classes)]
@@ -333,21 +378,31 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     """The article on an article page, normalised, with the page's problems listed."""
     page = PageData.of(response)
     problems = list(page.problems)
-    loader = ArticleLoader(response=response)
+    loader = ArticleLoader(response=response, selector=response.selector)  # the tree parsed once
     url = _canonical_url(page)
     fusion, ld = page.fusion, page.article_ld
 
     loader.add_value("url", url)
     loader.add_value("article_id", urls.article_id(url) if url else None)
-    headline = page.css_first(*css.HEADLINE)
-    loader.add_value("title", ld.get("headline"))
-    loader.add_value("title", [fusion.get("headline"), dig(fusion, "headlines", "basic")])
-    loader.add_value("title", " ".join(headline.css("::text").getall()) if headline else None)
-    loader.add_value("title", response.css(css.OG_TITLE).get())
-    loader.add_value("title", response.css(css.HTML_TITLE).get())
-    loader.add_value("description", [ld.get("description"), fusion.get("description")])
-    loader.add_value("description", response.css(css.META_DESCRIPTION).get())
-    loader.add_value("description", response.css(css.OG_DESCRIPTION).get())
+
+    def headline() -> str | None:
+        found = page.css_first(*css.HEADLINE)
+        return " ".join(found.css("::text").getall()) if found else None
+
+    titles = (
+        lambda: ld.get("headline"),
+        lambda: [fusion.get("headline"), dig(fusion, "headlines", "basic")],
+        headline,
+        lambda: page.string(css.OG_TITLE),
+        lambda: page.string(css.HTML_TITLE),
+    )
+    _add_first(loader, ("title",), titles)
+    descriptions = (
+        lambda: [ld.get("description"), fusion.get("description")],
+        lambda: page.string(css.META_DESCRIPTION),
+        lambda: page.string(css.OG_DESCRIPTION),
+    )
+    _add_first(loader, ("description",), descriptions)
 
     if url:
         _sections(page, url, loader)
@@ -364,15 +419,19 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     body = "\n\n".join(paragraphs) or None
     loader.add_value("body", body)
     loader.add_value("word_count", word_count(body))
-    loader.add_value("read_time_minutes", [fusion.get("readTime"), *response.css(css.READ_TIME).getall()])
+    read_times = (lambda: fusion.get("readTime"), lambda: page.strings(css.READ_TIME))
+    _add_first(loader, ("read_time_minutes",), read_times)
 
     images = as_list(ld.get("image"))
-    loader.add_value("image_url", [first_str(img, dig(img, "url")) for img in images])
-    loader.add_value("image_url", [dig(fusion, "image", "url"), fusion.get("ogImage")])
-    loader.add_value("image_url", response.css(css.OG_IMAGE).get())
+    image_urls = (
+        lambda: [first_str(img, dig(img, "url")) for img in images],
+        lambda: [dig(fusion, "image", "url"), fusion.get("ogImage")],
+        lambda: page.string(css.OG_IMAGE),
+    )
+    _add_first(loader, ("image_url",), image_urls)
     tags = [first_str(dig(tag, "text")) for tag in as_list(fusion.get("tags"))]
     if not any(tags):
-        tags = [t for value in response.css(css.META_TAGS).getall() for t in value.split(",")]
+        tags = [t for value in page.strings(css.META_TAGS) for t in value.split(",")]
     loader.add_value("tags", tags)
     loader.add_value("fetched_at", fetched_at)
 
@@ -401,6 +460,7 @@ class PageLink:
     section: str | None = None
 
 
+# (kind, block XPath, a word the block's markup must contain for it to exist on the page)
 _LINK_BLOCKS_XPATH = (
     ("related", "//aside[@data-test-ui='related-articles' or contains(@class,'related-articles')]"),
     ("discover-more", "//aside[@data-test-ui='discover-more' or contains(@class,'discover-more')]"),
@@ -410,12 +470,18 @@ _LINK_BLOCKS_XPATH = (
     ("subsection", "//nav[@data-test-ui='section-header__subnav']"),
     ("section-card", "//section[@data-test-ui='story-list']"),
 )
+_LINK_BLOCK_WORD = re.compile(r"'([^']+)'")
+_LINK_BLOCKS = tuple(
+    (kind, etree.XPath(xpath), _LINK_BLOCK_WORD.findall(xpath)[0]) for kind, xpath in _LINK_BLOCKS_XPATH
+)
 
 
-def _anchor_kinds(root: Any) -> dict[Any, str]:
+def _anchor_kinds(root: Any, text: str) -> dict[Any, str]:
     kinds: dict[Any, str] = {}
-    for kind, xpath in _LINK_BLOCKS_XPATH:
-        for block in root.xpath(xpath):
+    for kind, xpath, word in _LINK_BLOCKS:
+        if word not in text:
+            continue
+        for block in xpath(root):
             for anchor in block.iter("a"):
                 kinds.setdefault(anchor, kind)
     return kinds
@@ -425,6 +491,27 @@ def _anchors(root: Any) -> Iterator[Any]:
     for anchor in root.iter("a"):
         if anchor.get("href") and "sponsored" not in (anchor.get("rel") or "").lower().split():
             yield anchor
+
+
+def _link_target(url: str) -> tuple[str | None, str | None, str | None]:
+    """(canonical article URL, article ID, section path) of an absolute URL."""
+    article_url = urls.canonical_article_url(url)
+    if article_url:
+        return article_url, urls.article_id(article_url), None
+    return None, None, urls.section_path(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _site_link_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
+    # Menus, footers and "latest" blocks repeat on every page: classify each such href once.
+    return _link_target(urljoin(origin, href))
+
+
+def _resolve(base: str, origin: str, href: str) -> tuple[str | None, str | None, str | None]:
+    # An absolute URL or an absolute path joins the same against any page of the same origin.
+    if href.startswith(("/", "https://", "http://")):
+        return _site_link_target(origin, href)
+    return _link_target(urljoin(base, href))
 
 
 def page_links(response: TextResponse, default_kind: str = "other") -> list[PageLink]:
@@ -437,16 +524,21 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
     root = response.selector.root
     if not isinstance(root, etree._Element):
         return []
-    kinds = _anchor_kinds(root)
+    kinds = _anchor_kinds(root, response.text)
     base = response.url
+    parts = urlsplit(base)
+    origin = f"{parts.scheme}://{parts.netloc}/"
+    seen: set[str] = set()
     by_article: dict[str, PageLink] = {}
     sections: dict[str, PageLink] = {}
     for anchor in _anchors(root):
-        href = urljoin(base, anchor.get("href").strip())
+        href = anchor.get("href").strip()
+        if href in seen:  # the first occurrence decides, as below
+            continue
+        seen.add(href)
         kind = kinds.get(anchor, default_kind)
-        article_url = urls.canonical_article_url(href)
+        article_url, key, path = _resolve(base, origin, href)
         if article_url:
-            key = urls.article_id(article_url)
             assert key is not None
             known = by_article.get(key)
             if known is None:
@@ -454,7 +546,6 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
             elif css.PREMIUM_URL_SEGMENT in article_url and css.PREMIUM_URL_SEGMENT not in known.url:
                 by_article[key] = PageLink(article_url, known.kind, article_id=key)
             continue
-        path = urls.section_path(href)
         if path and path not in sections:
             sections[path] = PageLink(urls.section_url(path), kind, section=path)
     return list(by_article.values()) + list(sections.values())

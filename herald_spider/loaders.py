@@ -3,9 +3,11 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
+from itemadapter import ItemAdapter
 from itemloaders.processors import Identity, MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
 
@@ -47,6 +49,11 @@ def parseable_datetime(value: str | None) -> str | None:
     return text if parse_datetime(text) else None
 
 
+@functools.lru_cache(maxsize=256)
+def _field_attr(item_class: type, field_name: str, key: str, default: Any) -> Any:
+    return ItemAdapter.get_field_meta_from_class(item_class, field_name).get(key, default)
+
+
 class ArticleLoader(ItemLoader):
     default_item_class = Article
     default_input_processor = MapCompose(clean_text)
@@ -69,3 +76,8 @@ class ArticleLoader(ItemLoader):
     article_id_in = Identity()
     word_count_in = Identity()
     fetched_at_in = Identity()
+
+    def _get_item_field_attr(self, field_name: str, key: Any, default: Any = None) -> Any:
+        # Field metadata belongs to the item class: read it once, not on every value added.
+        item_class: Any = type(self.item)
+        return _field_attr(item_class, field_name, key, default)

@@ -7,6 +7,7 @@ import logging
 from dataclasses import asdict
 from typing import Any
 
+import pyarrow as pa
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
@@ -18,6 +19,7 @@ from herald_spider.store import ArticleStore
 logger = logging.getLogger(__name__)
 
 REQUIRED = ("article_id", "url", "title", "published_at")
+CHUNK_ROWS = 500
 
 
 class _Counting:
@@ -81,6 +83,10 @@ class ParquetWriterPipeline(_Counting):
         self.store = ArticleStore.for_crawler(crawler)
         self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS", 5000)
         self.rows: list[dict[str, Any]] = []
+        # Buffered rows are moved into Arrow every CHUNK_ROWS: a few MB less held per 1 000
+        # articles than Python dicts, and no second copy of the whole batch when it is written.
+        self.chunks: list[pa.Table] = []
+        self.buffered = 0
         self.sequence = 0
 
     def open_spider(self, spider: Any = None) -> None:
@@ -93,7 +99,11 @@ class ParquetWriterPipeline(_Counting):
         if adapter["article_id"] in self.store.refetched:
             return item  # replaces its stored row at the end of the crawl (refresh.py)
         self.rows.append(asdict(item) if hasattr(item, "__dataclass_fields__") else dict(adapter))
-        if len(self.rows) >= self.batch_rows:
+        self.buffered += 1
+        if len(self.rows) >= CHUNK_ROWS:
+            self.chunks.append(to_table(self.rows))
+            self.rows = []
+        if self.buffered >= self.batch_rows:
             self.flush()
         return item
 
@@ -101,12 +111,12 @@ class ParquetWriterPipeline(_Counting):
         self.flush()
 
     def flush(self) -> None:
-        if not self.rows:
+        if not self.buffered:
             return
         self.sequence += 1
-        table = to_table(self.rows)
+        table = pa.concat_tables([*self.chunks, to_table(self.rows)]) if self.chunks else to_table(self.rows)
         path = write_table(self.store.articles_dir, table, f"part-{self.store.crawl_id}-{self.sequence:05d}")
         self._inc("herald/articles_stored", table.num_rows)
         self._inc("herald/parquet_files_written")
         logger.info("Wrote %d articles to %s", table.num_rows, path)
-        self.rows = []
+        self.rows, self.chunks, self.buffered = [], [], 0

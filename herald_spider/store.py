@@ -14,7 +14,8 @@ from pathlib import Path
 
 from scrapy.crawler import Crawler
 
-from herald_spider.dataset import ARTICLES_DIR, new_crawl_id, read_ids
+from herald_spider.dataset import ARTICLES_DIR, new_crawl_id, parquet_files
+from herald_spider.known import KnownIds, read_known
 
 logger = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class ArticleStore:
     def __init__(self, dataset_dir: Path, crawl_id: str) -> None:
         self.dataset_dir = dataset_dir
         self.crawl_id = crawl_id
-        self._known: set[str] | None = None
+        self._known: KnownIds | None = None
         #: Stored articles requested again (``-a refresh=...``) whose page has not arrived yet.
         self.refresh_pending: set[str] = set()
         #: Stored articles fetched again this crawl: their rows are replaced, not appended.
@@ -71,12 +72,11 @@ class ArticleStore:
         return self.dataset_dir / ARTICLES_DIR
 
     @property
-    def known(self) -> set[str]:
+    def known(self) -> KnownIds:
         """IDs of the articles already in the dataset, plus those stored by this crawl."""
         if self._known is None:
             started = time.perf_counter()
-            ids = read_ids(self.articles_dir)
-            self._known = set(ids.to_pylist())
+            self._known = read_known(parquet_files(self.articles_dir))
             logger.info(
                 "Dataset %s holds %d articles (IDs loaded in %.2f s)",
                 self.articles_dir,

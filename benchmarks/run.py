@@ -1,0 +1,273 @@
+"""Benchmark: the herald crawl against Scrapy's floor, lxml's parse bound and a peer extractor.
+
+``python -m benchmarks.run --sizes 2000 20000`` (from the project directory, with
+``requirements-bench.txt`` installed). For each size it builds (once) a mirror with
+``benchmarks.make_mirror`` and runs, on that mirror:
+
+1. **floor**: ``scrapy runspider benchmarks/floor_spider.py`` in replay mode;
+2. **herald**: ``scrapy crawl world`` in replay mode, full project, into a fresh dataset;
+3. **parse bound**: ``lxml.html.fromstring`` over every article page, no crawl;
+4. **peer**: ``trafilatura.bare_extraction(..., with_metadata=True)`` over a sample of the
+   pages, next to ``parse_article`` (the function the spider calls) over the same sample.
+
+Crawls run in subprocesses; their CPU time and peak RSS come from ``os.wait4``. Throughput
+ratios use CPU time (the machines are shared and wall time is noisy); wall time is shown
+too. Then it checks the Parquet layout and size, and how long a crawl takes to load the IDs
+of a dataset that already holds ``--known`` articles.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import os
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow.parquet as pq
+
+from benchmarks.known_ids import measure_known_load, write_known_dataset
+from benchmarks.make_mirror import build
+from herald_spider.dataset import ARTICLES_DIR, parquet_files, read_articles
+
+PROJECT = Path(__file__).resolve().parents[1]
+ITEMS = re.compile(r"'item_scraped_count': (\d+)")
+STORED = re.compile(r"'herald/articles_stored': (\d+)")
+
+
+@dataclass
+class Run:
+    name: str
+    articles: int
+    cpu_s: float
+    wall_s: float
+    peak_rss_mb: float | None = None
+
+    @property
+    def per_cpu_s(self) -> float:
+        return self.articles / self.cpu_s if self.cpu_s else 0.0
+
+    @property
+    def cpu_ms_per_article(self) -> float:
+        return 1000 * self.cpu_s / self.articles if self.articles else float("nan")
+
+
+# Linux carries a process's peak RSS across fork and exec, so a crawl started straight from
+# this (large) process would report at least this process's size: a small shim starts it.
+_SHIM = """
+import json, os, subprocess, sys
+process = subprocess.Popen(sys.argv[2:], stdout=sys.stdout, stderr=subprocess.STDOUT)
+_, status, usage = os.wait4(process.pid, 0)
+with open(sys.argv[1], "w") as out:
+    json.dump({"status": status, "cpu": usage.ru_utime + usage.ru_stime, "maxrss_kib": usage.ru_maxrss}, out)
+"""
+
+
+def crawl(name: str, command: list[str], log: Path) -> Run:
+    """Run a crawl in a subprocess; its CPU time and peak RSS as the kernel counted them."""
+    started = time.perf_counter()
+    usage_file = log.with_suffix(".usage.json")
+    with log.open("wb") as out:
+        subprocess.run([sys.executable, "-c", _SHIM, str(usage_file), *command], cwd=PROJECT, stdout=out)
+    wall = time.perf_counter() - started
+    usage = json.loads(usage_file.read_text())
+    text = log.read_text(errors="replace")
+    if usage["status"] != 0 or "Traceback" in text:
+        raise SystemExit(f"{name} failed (status {usage['status']}); see {log}")
+    found = ITEMS.search(text)
+    return Run(name, int(found.group(1)) if found else 0, usage["cpu"], wall, usage["maxrss_kib"] / 1024)
+
+
+def scrapy_command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "scrapy", *args, "-s", "LOG_LEVEL=INFO", "-s", "LOGSTATS_INTERVAL=0"]
+
+
+def article_pages(mirror: Path) -> list[tuple[str, bytes]]:
+    """(URL, body) of every article page of a mirror (a 26-character ID in the path)."""
+    pages = []
+    for path in sorted(mirror.rglob("index.html")):
+        relative = path.parent.relative_to(mirror).as_posix()
+        if re.search(r"/[A-Z0-9]{26}$", relative):
+            pages.append((f"https://{relative}/", path.read_bytes()))
+    return pages
+
+
+def parse_bound(pages: list[tuple[str, bytes]]) -> Run:
+    import lxml.html
+
+    started, cpu = time.perf_counter(), time.process_time()
+    for _, body in pages:
+        lxml.html.fromstring(body)
+    return Run("parse bound", len(pages), time.process_time() - cpu, time.perf_counter() - started)
+
+
+def herald_extraction(pages: list[tuple[str, bytes]]) -> Run:
+    from scrapy.http import HtmlResponse
+
+    from herald_spider.extract import parse_article
+
+    started, cpu = time.perf_counter(), time.process_time()
+    for url, body in pages:
+        parse_article(HtmlResponse(url=url, body=body, encoding="utf-8"))
+    return Run("herald parse_article", len(pages), time.process_time() - cpu, time.perf_counter() - started)
+
+
+def peer_extraction(pages: list[tuple[str, bytes]]) -> Run:
+    import trafilatura
+
+    started, cpu = time.perf_counter(), time.process_time()
+    for url, body in pages:
+        trafilatura.bare_extraction(body.decode("utf-8"), url=url, with_metadata=True)
+    return Run("peer trafilatura", len(pages), time.process_time() - cpu, time.perf_counter() - started)
+
+
+def parquet_facts(dataset: Path) -> dict[str, Any]:
+    files = parquet_files(dataset / ARTICLES_DIR)
+    groups = [pq.ParquetFile(p).metadata for p in files]
+    rows_per_group = [m.row_group(i).num_rows for m in groups for i in range(m.num_row_groups)]
+    table = read_articles(dataset)
+    lines = "".join(json.dumps(row, default=str, ensure_ascii=False) + "\n" for row in table.to_pylist())
+    return {
+        "rows": table.num_rows,
+        "files": len(files),
+        "row_groups": len(rows_per_group),
+        "min_rows_per_group": min(rows_per_group, default=0),
+        "parquet_bytes": sum(p.stat().st_size for p in files),
+        "jsonl_gz_bytes": len(gzip.compress(lines.encode("utf-8"))),
+    }
+
+
+def sample(pages: list[tuple[str, bytes]], size: int) -> list[tuple[str, bytes]]:
+    step = max(1, len(pages) // size)
+    return pages[::step][:size]
+
+
+def bench_size(size: int, work: Path, peer_sample: int, peer: bool) -> dict[str, Any]:
+    mirror = work / f"mirror-{size}"
+    marker = mirror / ".complete"
+    if not marker.exists():
+        print(f"building a mirror of {size} articles in {mirror} ...", flush=True)
+        build(size, mirror)
+        marker.touch()
+    replay = f"HERALD_REPLAY={mirror}"
+    floor = crawl(
+        "floor",
+        scrapy_command("runspider", "benchmarks/floor_spider.py", "-s", replay),
+        work / f"floor-{size}.log",
+    )
+    dataset = work / f"dataset-{size}"
+    if dataset.exists():
+        import shutil
+
+        shutil.rmtree(dataset)
+    herald = crawl(
+        "herald",
+        scrapy_command("crawl", "world", "-s", replay, "-s", f"HERALD_DATASET_DIR={dataset}"),
+        work / f"herald-{size}.log",
+    )
+    stored = STORED.search((work / f"herald-{size}.log").read_text(errors="replace"))
+    pages = article_pages(mirror)
+    bound = parse_bound(pages)
+    some = sample(pages, peer_sample)
+    return {
+        "size": size,
+        "floor": floor,
+        "herald": herald,
+        "stored": int(stored.group(1)) if stored else 0,
+        "bound": bound,
+        "extraction": herald_extraction(some),
+        "peer": peer_extraction(some) if peer else None,
+        "parquet": parquet_facts(dataset),
+    }
+
+
+def row(run: Run) -> str:
+    rss = f"{run.peak_rss_mb:.0f}" if run.peak_rss_mb is not None else "-"
+    return (
+        f"| {run.name} | {run.articles} | {run.per_cpu_s:.0f} | {run.articles / run.wall_s:.0f} "
+        f"| {run.cpu_ms_per_article:.2f} | {rss} |"
+    )
+
+
+def report(results: list[dict[str, Any]], known: dict[str, float] | None) -> list[tuple[str, bool]]:
+    checks: list[tuple[str, bool]] = []
+    for r in results:
+        floor, herald, bound = r["floor"], r["herald"], r["bound"]
+        extraction, peer, facts = r["extraction"], r["peer"], r["parquet"]
+        print(f"\n### {r['size']} articles\n")
+        print("| run | articles | articles/CPU s | articles/wall s | CPU ms/article | peak RSS MB |")
+        print("|---|---:|---:|---:|---:|---:|")
+        for run in (floor, herald, bound, extraction, peer):
+            if run is not None:
+                print(row(run))
+        speed = herald.per_cpu_s / floor.per_cpu_s
+        peer_ratio = peer.cpu_ms_per_article / extraction.cpu_ms_per_article if peer else float("nan")
+        rss_ratio = herald.peak_rss_mb / floor.peak_rss_mb
+        print(f"\n- herald/floor throughput: **{speed:.2f}** (target >= 0.75)")
+        print(f"- herald/parse bound throughput: {herald.per_cpu_s / bound.per_cpu_s:.3f}")
+        print(f"- peer/herald extraction cost per page: **{peer_ratio:.1f}** (target >= 10)")
+        print(f"- herald/floor peak RSS: **{rss_ratio:.2f}** (target <= 1.3)")
+        print(
+            f"- Parquet: {facts['rows']} rows ({r['stored']} stored) in {facts['files']} files, "
+            f"{facts['row_groups']} row groups (smallest {facts['min_rows_per_group']} rows); "
+            f"{facts['parquet_bytes'] / 1e6:.1f} MB vs {facts['jsonl_gz_bytes'] / 1e6:.1f} MB "
+            f"as gzip'd JSON lines ({facts['parquet_bytes'] / facts['jsonl_gz_bytes']:.2f}x)"
+        )
+        checks.append((f"{r['size']}: herald/floor throughput >= 0.75", speed >= 0.75))
+        if peer is not None:
+            checks.append((f"{r['size']}: extraction <= 1/10 of trafilatura", peer_ratio >= 10))
+        checks.append((f"{r['size']}: herald RSS <= 1.3 x floor", rss_ratio <= 1.3))
+        checks.append((f"{r['size']}: every article stored", facts["rows"] == floor.articles))
+        if r is results[-1]:
+            smaller = facts["parquet_bytes"] < facts["jsonl_gz_bytes"]
+            checks.append((f"{r['size']}: Parquet smaller than gzip'd JSON", smaller))
+    if len(results) > 1:
+        small, large = results[0], results[-1]
+        growth = large["herald"].peak_rss_mb / small["herald"].peak_rss_mb
+        print(f"\n- herald peak RSS {large['size']} vs {small['size']}: **{growth:.2f}** (target <= 1.15)")
+        checks.append((f"herald RSS {large['size']}/{small['size']} <= 1.15", growth <= 1.15))
+    if known:
+        print(
+            f"- loading {known['articles']:.0f} known IDs: **{known['seconds']:.2f} s**, "
+            f"**{known['extra_mb']:.0f} MB** extra (targets <= 2 s, <= 150 MB)"
+        )
+        checks.append(("known IDs load <= 2 s", known["seconds"] <= 2))
+        checks.append(("known IDs load <= 150 MB", known["extra_mb"] <= 150))
+    print("\n| target | holds |\n|---|---|")
+    for name, ok in checks:
+        print(f"| {name} | {'yes' if ok else '**no**'} |")
+    return checks
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
+    parser.add_argument("--work", type=Path, default=Path("/tmp/herald-bench"))
+    parser.add_argument("--peer-sample", type=int, default=400, help="pages for the extraction comparison")
+    parser.add_argument("--known", type=int, default=1_000_000, help="articles already stored (0: skip)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target does not hold")
+    parser.add_argument("--no-peer", action="store_true", help="skip trafilatura (not installed)")
+    args = parser.parse_args()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"command: python -m benchmarks.run {' '.join(sys.argv[1:])}  (cpus: {os.cpu_count()})", flush=True)
+    results = [bench_size(size, args.work, args.peer_sample, not args.no_peer) for size in args.sizes]
+    known = None
+    if args.known:
+        dataset = args.work / f"known-{args.known}"
+        if not (dataset / ".complete").exists():
+            write_known_dataset(dataset, args.known)
+            (dataset / ".complete").touch()
+        known = measure_known_load(dataset)
+    checks = report(results, known)
+    if args.strict and not all(ok for _, ok in checks):
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
