@@ -64,10 +64,9 @@ class PageData:
 
     @classmethod
     def of(cls, response: TextResponse) -> PageData:
-        json_ld = decode_json_ld(fastcss.strings(response, css.JSON_LD))
-        fusion = decode_fusion(
-            fastcss.strings(response, css.FUSION_SCRIPT) or fastcss.strings(response, css.FUSION_SCRIPT_ANY)
-        )
+        ld_texts, fusion_texts = _scripts(response)
+        json_ld = decode_json_ld(ld_texts)
+        fusion = decode_fusion(fusion_texts)
         articles = article_objects(json_ld.objects)
         return cls(
             response=response,
@@ -93,6 +92,27 @@ class PageData:
                 first: Selector = found[0]
                 return first
         return None
+
+
+def _scripts(response: TextResponse) -> tuple[list[str], list[str]]:
+    """(JSON-LD texts, scripts that may hold ``Fusion.globalContent``) in one pass over the
+    page's ``<script>`` elements; ``script#fusion-metadata`` comes first."""
+    root = response.selector.root
+    ld_texts: list[str] = []
+    fusion_texts: list[str] = []
+    if not isinstance(root, etree._Element):
+        return ld_texts, fusion_texts
+    for script in root.iter("script"):
+        text = script.text
+        if not text:
+            continue
+        if (script.get("type") or "").strip().lower() == css.JSON_LD_TYPE:
+            ld_texts.append(text)
+        elif script.get("id") == css.FUSION_SCRIPT_ID:
+            fusion_texts.insert(0, text)
+        elif "Fusion.globalContent" in text:
+            fusion_texts.append(text)
+    return ld_texts, fusion_texts
 
 
 def _add_first(loader: ArticleLoader, fields: tuple[str, ...], sources: Iterable[Callable[[], Any]]) -> None:

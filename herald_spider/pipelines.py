@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict
 from typing import Any
 
 import pyarrow as pa
@@ -13,7 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from herald_spider.dataset import remove_stale_temporaries, write_table
-from herald_spider.schema import to_table
+from herald_spider.schema import row_of, to_table
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ class ParquetWriterPipeline(_Counting):
         adapter["crawl_id"] = self.store.crawl_id
         if adapter["article_id"] in self.store.refetched:
             return item  # replaces its stored row at the end of the crawl (refresh.py)
-        self.rows.append(asdict(item) if hasattr(item, "__dataclass_fields__") else dict(adapter))
+        self.rows.append(row_of(item))
         self.buffered += 1
         if len(self.rows) >= CHUNK_ROWS:
             self.chunks.append(to_table(self.rows))

@@ -11,7 +11,7 @@ in one atomic swap (:func:`herald_spider.maintenance.apply_refetched`).
 from __future__ import annotations
 
 import logging
-from dataclasses import asdict, fields
+from dataclasses import fields
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +26,7 @@ from herald_spider.dataset import write_table
 from herald_spider.items import Article
 from herald_spider.maintenance import apply_refetched, read_table
 from herald_spider.middlewares import ARTICLE_ID, REFETCH
-from herald_spider.schema import ARTICLE_REVISIONS, to_table
+from herald_spider.schema import ARTICLE_REVISIONS, row_of, to_table
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class RevisionPipeline:
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
-        row = asdict(item) if isinstance(item, Article) else {name: adapter.get(name) for name in _FIELDS}
+        row = row_of(item)
         article_id = row["article_id"]
         if article_id in self.store.refresh_pending:
             self.store.refresh_pending.discard(article_id)

@@ -6,6 +6,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
+from itemadapter import ItemAdapter
 
 #: Version 2 added ``revision``, ``first_seen_at`` and ``last_seen_at``; files of version 1
 #: still read as one dataset (the new columns read as null) and compaction upgrades them.
@@ -115,3 +116,10 @@ TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "links": (LINKS, ()),
     "runs": (RUNS, ("crawl_id",)),
 }
+
+
+def row_of(item: Any) -> dict[str, Any]:
+    """An item as a row: a shallow copy of its fields (values are not copied again)."""
+    if hasattr(item, "__dataclass_fields__"):
+        return dict(vars(item))
+    return dict(ItemAdapter(item))

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 # --- <head> ---------------------------------------------------------------------------
 JSON_LD = 'script[type="application/ld+json"]::text'
+#: the same two lookups as attribute values, for the single pass over a page's scripts
+JSON_LD_TYPE = "application/ld+json"
+FUSION_SCRIPT_ID = "fusion-metadata"
 FUSION_SCRIPT = "script#fusion-metadata::text"
 FUSION_SCRIPT_ANY = "script::text"
 CANONICAL = 'link[rel="canonical"]::attr(href)'
