@@ -19,6 +19,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from herald_spider.schema import ARTICLES
+from herald_spider.tables import fsync_dir
 
 ARTICLES_DIR = "articles"
 COMPRESSION = "zstd"
@@ -65,16 +66,8 @@ def write_table(table_dir: Path, table: pa.Table, name: str, *, row_group_size: 
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temporary, final)
-    _fsync_dir(table_dir)
+    fsync_dir(table_dir)
     return final
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_stale_temporaries(table_dir: Path) -> list[Path]:

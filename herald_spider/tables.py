@@ -56,10 +56,11 @@ def _point(link: Path, target: Path) -> None:
     temporary.unlink(missing_ok=True)
     os.symlink(target.name, temporary)
     os.replace(temporary, link)
-    _fsync_dir(link.parent)
+    fsync_dir(link.parent)
 
 
-def _fsync_dir(path: Path) -> None:
+def fsync_dir(path: Path) -> None:
+    """Make a rename or a new entry in ``path`` durable."""
     fd = os.open(path, os.O_RDONLY)
     try:
         os.fsync(fd)
@@ -108,7 +109,7 @@ def replace_version(
     staging.mkdir()
     try:
         build(current, staging)
-        _fsync_dir(staging)
+        fsync_dir(staging)
         os.rename(staging, new)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
