@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from herald_spider.schema import ARTICLES
+from herald_spider.schema import ARTICLES, to_table
 from herald_spider.tables import fsync_dir
 
 ARTICLES_DIR = "articles"
@@ -89,3 +90,48 @@ def read_articles(dataset_dir: Path, columns: Iterable[str] | None = None) -> pa
         return ARTICLES.empty_table()
     dataset = ds.dataset([str(p) for p in files], schema=ARTICLES, format="parquet")
     return dataset.to_table(columns=list(columns) if columns else None)
+
+
+class RowBuffer:
+    """Rows bound for one table: held as Arrow chunks, written as one file per batch.
+
+    Python dicts cost several times their Arrow size, so every ``chunk_rows`` rows move into
+    Arrow; a file ``part-<crawl_id>-<seq>.parquet`` is written every ``batch_rows`` rows and
+    on :meth:`flush`, so a long crawl holds at most one batch.
+    """
+
+    def __init__(
+        self, table_dir: Path, schema: pa.Schema, crawl_id: str, batch_rows: int, chunk_rows: int = 500
+    ) -> None:
+        self.table_dir = table_dir
+        self.schema = schema
+        self.crawl_id = crawl_id
+        self.batch_rows = max(1, batch_rows)
+        self.chunk_rows = max(1, min(chunk_rows, self.batch_rows))
+        self.rows: list[Mapping[str, Any]] = []
+        self.chunks: list[pa.Table] = []
+        self.buffered = 0
+        self.sequence = 0
+
+    def __len__(self) -> int:
+        return self.buffered
+
+    def append(self, row: Mapping[str, Any]) -> tuple[Path, int] | None:
+        """Buffer a row; when a batch is full, write it and return (file, rows)."""
+        self.rows.append(row)
+        self.buffered += 1
+        if len(self.rows) >= self.chunk_rows:
+            self.chunks.append(to_table(self.rows, self.schema))
+            self.rows = []
+        return self.flush() if self.buffered >= self.batch_rows else None
+
+    def flush(self) -> tuple[Path, int] | None:
+        """Write what is buffered as one file; None when nothing is."""
+        if not self.buffered:
+            return None
+        tables = [*self.chunks, to_table(self.rows, self.schema)] if self.rows else self.chunks
+        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        self.sequence += 1
+        path = write_table(self.table_dir, table, f"part-{self.crawl_id}-{self.sequence:05d}")
+        self.rows, self.chunks, self.buffered = [], [], 0
+        return path, table.num_rows

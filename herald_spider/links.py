@@ -15,9 +15,9 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from herald_spider.dataset import write_table
+from herald_spider.dataset import RowBuffer
 from herald_spider.extract import PageLink
-from herald_spider.schema import LINKS, to_table
+from herald_spider.schema import LINKS
 from herald_spider.store import ArticleStore
 
 #: Response meta key: the list of :class:`PageLink` the callback read from the page.
@@ -29,9 +29,13 @@ class LinkRecorderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.store = ArticleStore.for_crawler(crawler)
-        self.batch_rows = crawler.settings.getint("HERALD_LINK_BATCH_ROWS", 50_000)
-        self.rows: list[dict[str, Any]] = []
-        self.sequence = 0
+        self.buffer = RowBuffer(
+            self.store.dataset_dir / LINKS_DIR,
+            LINKS,
+            self.store.crawl_id,
+            crawler.settings.getint("HERALD_LINK_BATCH_ROWS", 50_000),
+            chunk_rows=5000,
+        )
         crawler.signals.connect(self.flush, signal=signals.spider_closed)
 
     @classmethod
@@ -53,7 +57,7 @@ class LinkRecorderMiddleware:
         links: list[PageLink] = response.meta.pop(PAGE_LINKS, None) or []
         seen_at = datetime.now(UTC).replace(microsecond=0)
         for link in links:
-            self.rows.append(
+            self.buffer.append(
                 {
                     "from_url": response.url,
                     "to_url": link.url,
@@ -64,13 +68,6 @@ class LinkRecorderMiddleware:
             )
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("herald/links_seen", len(links))
-        if len(self.rows) >= self.batch_rows:
-            self.flush()
 
     def flush(self) -> None:
-        if not self.rows:
-            return
-        self.sequence += 1
-        name = f"part-{self.store.crawl_id}-{self.sequence:05d}"
-        write_table(self.store.dataset_dir / LINKS_DIR, to_table(self.rows, LINKS), name)
-        self.rows = []
+        self.buffer.flush()

@@ -4,21 +4,20 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
-import pyarrow as pa
 from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
-from herald_spider.dataset import remove_stale_temporaries, write_table
-from herald_spider.schema import row_of, to_table
+from herald_spider.dataset import RowBuffer, remove_stale_temporaries
+from herald_spider.schema import ARTICLES, row_of
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
 
 REQUIRED = ("article_id", "url", "title", "published_at")
-CHUNK_ROWS = 500
 
 
 class _Counting:
@@ -80,13 +79,12 @@ class ParquetWriterPipeline(_Counting):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.store = ArticleStore.for_crawler(crawler)
-        self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS", 5000)
-        self.rows: list[dict[str, Any]] = []
-        # Buffered rows are moved into Arrow every CHUNK_ROWS: a few MB less held per 1 000
-        # articles than Python dicts, and no second copy of the whole batch when it is written.
-        self.chunks: list[pa.Table] = []
-        self.buffered = 0
-        self.sequence = 0
+        self.buffer = RowBuffer(
+            self.store.articles_dir,
+            ARTICLES,
+            self.store.crawl_id,
+            crawler.settings.getint("HERALD_BATCH_ROWS", 5000),
+        )
 
     def open_spider(self, spider: Any = None) -> None:
         for path in remove_stale_temporaries(self.store.articles_dir):
@@ -97,25 +95,19 @@ class ParquetWriterPipeline(_Counting):
         adapter["crawl_id"] = self.store.crawl_id
         if adapter["article_id"] in self.store.refetched:
             return item  # replaces its stored row at the end of the crawl (refresh.py)
-        self.rows.append(row_of(item))
-        self.buffered += 1
-        if len(self.rows) >= CHUNK_ROWS:
-            self.chunks.append(to_table(self.rows))
-            self.rows = []
-        if self.buffered >= self.batch_rows:
-            self.flush()
+        self._written(self.buffer.append(row_of(item)))
         return item
 
     def close_spider(self, spider: Any = None) -> None:
         self.flush()
 
     def flush(self) -> None:
-        if not self.buffered:
+        self._written(self.buffer.flush())
+
+    def _written(self, written: tuple[Path, int] | None) -> None:
+        if written is None:
             return
-        self.sequence += 1
-        table = pa.concat_tables([*self.chunks, to_table(self.rows)]) if self.chunks else to_table(self.rows)
-        path = write_table(self.store.articles_dir, table, f"part-{self.store.crawl_id}-{self.sequence:05d}")
-        self._inc("herald/articles_stored", table.num_rows)
+        path, rows = written
+        self._inc("herald/articles_stored", rows)
         self._inc("herald/parquet_files_written")
-        logger.info("Wrote %d articles to %s", table.num_rows, path)
-        self.rows, self.chunks, self.buffered = [], [], 0
+        logger.info("Wrote %d articles to %s", rows, path)

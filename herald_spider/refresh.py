@@ -22,11 +22,11 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from herald_spider.cards import CardSignal
-from herald_spider.dataset import write_table
+from herald_spider.dataset import RowBuffer
 from herald_spider.items import Article
 from herald_spider.maintenance import apply_refetched, read_table
 from herald_spider.middlewares import ARTICLE_ID, REFETCH
-from herald_spider.schema import ARTICLE_REVISIONS, row_of, to_table
+from herald_spider.schema import ARTICLE_REVISIONS, row_of
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
@@ -104,9 +104,10 @@ class RevisionPipeline:
         self.store = ArticleStore.for_crawler(crawler)
         self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS", 5000)
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
-        self.revisions: list[dict[str, Any]] = []
+        self.revisions = RowBuffer(
+            self.store.dataset_dir / REVISIONS_DIR, ARTICLE_REVISIONS, self.store.crawl_id, self.batch_rows
+        )
         self.fetched_again: dict[str, dict[str, Any]] = {}
-        self.sequence = 0
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RevisionPipeline:
@@ -136,15 +137,14 @@ class RevisionPipeline:
             if row.get(name) not in (None, "", []):
                 self._inc(f"herald/coverage/{name}")
         self.revisions.append(row)
-        if len(self.revisions) >= self.batch_rows:
-            self.flush()
 
     def close_spider(self, spider: Any = None) -> None:
         if self.fetched_again:
             outcome = apply_refetched(self.store.dataset_dir, self.fetched_again, grace=self.grace)
             self._inc("herald/refresh/unchanged", outcome.unchanged)
             self._inc("herald/refresh/revised", len(outcome.revised))
-            self.revisions.extend(outcome.earlier)
+            for earlier in outcome.earlier:
+                self.revisions.append(earlier)
             for row in outcome.revised:
                 self._stored(row)
             logger.info(
@@ -156,12 +156,7 @@ class RevisionPipeline:
         self.flush()
 
     def flush(self) -> None:
-        if not self.revisions:
-            return
-        self.sequence += 1
-        name = f"part-{self.store.crawl_id}-{self.sequence:05d}"
-        write_table(self.store.dataset_dir / REVISIONS_DIR, to_table(self.revisions, ARTICLE_REVISIONS), name)
-        self.revisions = []
+        self.revisions.flush()
 
     def _inc(self, key: str, count: int = 1) -> None:
         assert self.crawler.stats is not None
