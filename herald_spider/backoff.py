@@ -24,6 +24,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.utils.misc import load_object
 
+from herald_spider.component import CrawlerComponent
+
 logger = logging.getLogger(__name__)
 
 
@@ -51,12 +53,12 @@ def retry_after_seconds(value: bytes | str | None, now: datetime | None = None) 
     return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
 
 
-class BackoffMiddleware:
+class BackoffMiddleware(CrawlerComponent):
     """Downloader middleware (just above ``RetryMiddleware``) that waits before a retry."""
 
     def __init__(self, crawler: Crawler) -> None:
+        super().__init__(crawler)
         settings = crawler.settings
-        self.crawler = crawler
         self.statuses = frozenset(settings.getlist("RETRY_HTTP_CODES", [])) | {429, 503}
         self.statuses = frozenset(int(s) for s in self.statuses)
         self.base = settings.getfloat("HERALD_BACKOFF_BASE", 2.0)
@@ -68,14 +70,6 @@ class BackoffMiddleware:
         )
         self.paused_until = 0.0
         self.waiting = 0
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> BackoffMiddleware:
-        return cls(crawler)
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key, count)
 
     async def process_response(
         self, request: Request, response: Response, spider: Spider | None = None

@@ -308,7 +308,7 @@ def _is_premium(page: PageData, url: str) -> bool:
         or page.fusion.get("contentCode") == "premium"
         or css.PREMIUM_URL_SEGMENT in url
         or bool(fastcss.css(response, css.PREMIUM_HEADER[0]))
-        or any(fastcss.css(response, css.HEADER).css(q) for q in css.PREMIUM_HEADER[1:])
+        or bool(fastcss.css(response, css.HEADER).css(", ".join(css.PREMIUM_HEADER[1:])))
         or any(fastcss.css(response, q) for q in css.PREMIUM_PAGE)
         or "premium" in " ".join(fastcss.css(response, css.PREMIUM_REMINDER).getall()).lower()
     )

@@ -11,6 +11,7 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from herald_spider.component import CrawlerComponent
 from herald_spider.dataset import RowBuffer, remove_stale_temporaries
 from herald_spider.schema import ARTICLES, row_of
 from herald_spider.store import ArticleStore
@@ -20,20 +21,7 @@ logger = logging.getLogger(__name__)
 REQUIRED = ("article_id", "url", "title", "published_at")
 
 
-class _Counting:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> Any:
-        return cls(crawler)
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key, count)
-
-
-class ValidatePipeline(_Counting):
+class ValidatePipeline(CrawlerComponent):
     """Drop an article that lacks a key field, naming the URL and the field."""
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
@@ -47,7 +35,7 @@ class ValidatePipeline(_Counting):
         return item
 
 
-class DeduplicatePipeline(_Counting):
+class DeduplicatePipeline(CrawlerComponent):
     """Drop an article whose ID is already stored or was already stored by this crawl."""
 
     def __init__(self, crawler: Crawler) -> None:
@@ -68,7 +56,7 @@ class DeduplicatePipeline(_Counting):
         return item
 
 
-class ParquetWriterPipeline(_Counting):
+class ParquetWriterPipeline(CrawlerComponent):
     """Buffer articles and write them in batches to ``<HERALD_DATASET_DIR>/articles/``.
 
     Each batch becomes one Parquet file with the declared schema, written atomically.

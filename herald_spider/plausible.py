@@ -21,25 +21,19 @@ from itemadapter import ItemAdapter
 from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
+from herald_spider.component import CrawlerComponent
+
 logger = logging.getLogger(__name__)
 
 #: Clocks and time zones disagree; a day ahead is an error, an hour ahead is not.
 FUTURE_SLACK = timedelta(days=1)
 
 
-class PlausibilityPipeline:
+class PlausibilityPipeline(CrawlerComponent):
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+        super().__init__(crawler)
         self.max_title = crawler.settings.getint("HERALD_MAX_TITLE_CHARS", 500)
         self.max_body = crawler.settings.getint("HERALD_MAX_BODY_CHARS", 1_000_000)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> PlausibilityPipeline:
-        return cls(crawler)
-
-    def _inc(self, key: str) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key)
 
     def _drop(self, reason: str, detail: str, url: str) -> DropItem:
         self._inc(f"herald/dropped/{reason}")

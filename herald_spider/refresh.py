@@ -22,6 +22,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from herald_spider.cards import CardSignal
+from herald_spider.component import CrawlerComponent
 from herald_spider.dataset import RowBuffer
 from herald_spider.items import Article
 from herald_spider.maintenance import apply_refetched, read_table
@@ -46,7 +47,7 @@ def check_mode(value: str | None) -> str:
     return mode
 
 
-class RefreshMiddleware(BaseSpiderMiddleware):
+class RefreshMiddleware(CrawlerComponent, BaseSpiderMiddleware):
     """Mark requests for stored articles to be fetched again, per the spider's ``refresh``.
 
     Runs before :class:`~herald_spider.middlewares.SkipKnownArticlesMiddleware`, which lets
@@ -87,12 +88,8 @@ class RefreshMiddleware(BaseSpiderMiddleware):
             self._inc("herald/refresh/requested")
         return request
 
-    def _inc(self, key: str) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key)
 
-
-class RevisionPipeline:
+class RevisionPipeline(CrawlerComponent):
     """Stamp revisions, append versions to ``article_revisions/``, replace refetched rows.
 
     Also counts, per field, how many stored articles have a value (``herald/coverage/...``),
@@ -100,7 +97,7 @@ class RevisionPipeline:
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+        super().__init__(crawler)
         self.store = ArticleStore.for_crawler(crawler)
         self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS", 5000)
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
@@ -108,10 +105,6 @@ class RevisionPipeline:
             self.store.dataset_dir / REVISIONS_DIR, ARTICLE_REVISIONS, self.store.crawl_id, self.batch_rows
         )
         self.fetched_again: dict[str, dict[str, Any]] = {}
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> RevisionPipeline:
-        return cls(crawler)
 
     def process_item(self, item: Any, spider: Any = None) -> Any:
         adapter = ItemAdapter(item)
@@ -157,7 +150,3 @@ class RevisionPipeline:
 
     def flush(self) -> None:
         self.revisions.flush()
-
-    def _inc(self, key: str, count: int = 1) -> None:
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key, count)
