@@ -43,15 +43,6 @@ def parquet_files(table_dir: Path) -> list[Path]:
     return sorted(p for p in table_dir.glob("*.parquet") if not p.name.startswith((".", "_")))
 
 
-def read_ids(table_dir: Path) -> pa.ChunkedArray:
-    """The ``article_id`` column of every file of a table (empty when there is none)."""
-    files = parquet_files(table_dir)
-    if not files:
-        return pa.chunked_array([], type=pa.string())
-    dataset = ds.dataset([str(p) for p in files], format="parquet")
-    return dataset.to_table(columns=["article_id"])["article_id"]
-
-
 def write_table(table_dir: Path, table: pa.Table, name: str, *, row_group_size: int = 50_000) -> Path:
     """Write ``table`` as ``<table_dir>/<name>.parquet`` through a temporary file and a rename."""
     table_dir.mkdir(parents=True, exist_ok=True)
