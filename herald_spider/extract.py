@@ -61,10 +61,12 @@ class PageData:
     article_ld: dict[str, Any]
     fusion: dict[str, Any]
     problems: list[str]
+    #: the page's ``meta`` and ``link`` elements, in document order
+    heads: list[Any]
 
     @classmethod
     def of(cls, response: TextResponse) -> PageData:
-        ld_texts, fusion_texts = _scripts(response)
+        ld_texts, fusion_texts, heads = _scripts_and_heads(response)
         json_ld = decode_json_ld(ld_texts)
         fusion = decode_fusion(fusion_texts)
         articles = article_objects(json_ld.objects)
@@ -74,15 +76,17 @@ class PageData:
             article_ld=articles[0] if articles else {},
             fusion=fusion.objects[0] if fusion.objects else {},
             problems=json_ld.problems + fusion.problems,
+            heads=heads,
         )
 
     def strings(self, query: str) -> list[str]:
         """``response.css(query).getall()`` for a ``::text`` or ``::attr()`` query."""
-        return fastcss.strings(self.response, query)
+        found = fastcss.head_strings(self.heads, query)
+        return fastcss.strings(self.response, query) if found is None else found
 
     def string(self, query: str) -> str | None:
         """``response.css(query).get()`` for a ``::text`` or ``::attr()`` query."""
-        found = fastcss.strings(self.response, query)
+        found = self.strings(query)
         return found[0] if found else None
 
     def css_first(self, *queries: str) -> Selector | None:
@@ -94,25 +98,29 @@ class PageData:
         return None
 
 
-def _scripts(response: TextResponse) -> tuple[list[str], list[str]]:
-    """(JSON-LD texts, scripts that may hold ``Fusion.globalContent``) in one pass over the
-    page's ``<script>`` elements; ``script#fusion-metadata`` comes first."""
+def _scripts_and_heads(response: TextResponse) -> tuple[list[str], list[str], list[Any]]:
+    """(JSON-LD texts, scripts that may hold ``Fusion.globalContent``, ``meta`` and ``link``
+    elements) in one walk over the page; ``script#fusion-metadata`` comes first."""
     root = response.selector.root
     ld_texts: list[str] = []
     fusion_texts: list[str] = []
+    heads: list[Any] = []
     if not isinstance(root, etree._Element):
-        return ld_texts, fusion_texts
-    for script in root.iter("script"):
-        text = script.text
+        return ld_texts, fusion_texts, heads
+    for el in root.iter("script", "meta", "link"):
+        if el.tag != "script":
+            heads.append(el)
+            continue
+        text = el.text
         if not text:
             continue
-        if (script.get("type") or "").strip().lower() == css.JSON_LD_TYPE:
+        if (el.get("type") or "").strip().lower() == css.JSON_LD_TYPE:
             ld_texts.append(text)
-        elif script.get("id") == css.FUSION_SCRIPT_ID:
+        elif el.get("id") == css.FUSION_SCRIPT_ID:
             fusion_texts.insert(0, text)
         elif "Fusion.globalContent" in text:
             fusion_texts.append(text)
-    return ld_texts, fusion_texts
+    return ld_texts, fusion_texts, heads
 
 
 def _add_first(loader: ArticleLoader, fields: tuple[str, ...], sources: Iterable[Callable[[], Any]]) -> None:
@@ -480,28 +488,34 @@ class PageLink:
     section: str | None = None
 
 
-# (kind, block XPath, a word the block's markup must contain for it to exist on the page)
-_LINK_BLOCKS_XPATH = (
-    ("related", "//aside[@data-test-ui='related-articles' or contains(@class,'related-articles')]"),
-    ("discover-more", "//aside[@data-test-ui='discover-more' or contains(@class,'discover-more')]"),
-    ("latest-from", "//section[@data-test-ui='latest-from-articles__section']"),
-    ("latest-from", "//*[@data-test-ui='article-sidebar__section-LatestFrom']/.."),
-    ("most-read", "//section[@data-test-ui='most-read' or contains(@class,'most-read')]"),
-    ("subsection", "//nav[@data-test-ui='section-header__subnav']"),
-    ("section-card", "//section[@data-test-ui='story-list']"),
-)
-_LINK_BLOCK_WORD = re.compile(r"'([^']+)'")
-_LINK_BLOCKS = tuple(
-    (kind, etree.XPath(xpath), _LINK_BLOCK_WORD.findall(xpath)[0]) for kind, xpath in _LINK_BLOCKS_XPATH
-)
+def _block_tests() -> dict[str, list[tuple[int, str, str | None]]]:
+    """Per block tag: (position in ``LINK_BLOCKS``, data-test-ui value, class word)."""
+    tests: dict[str, list[tuple[int, str, str | None]]] = {}
+    for position, (_, tag, value, word) in enumerate(css.LINK_BLOCKS):
+        if tag is not None:
+            tests.setdefault(tag, []).append((position, value, word))
+    return tests
+
+
+_BLOCK_TESTS = _block_tests()
+_PARENT_OF_UI = etree.XPath("//*[@data-test-ui = $value]/..")
 
 
 def _anchor_kinds(root: Any, text: str) -> dict[Any, str]:
+    """The kind of each anchor inside a link block. One walk over the block tags finds the
+    blocks (a page-wide XPath per kind cost more than the rest of ``page_links``)."""
+    blocks: list[list[Any]] = [[] for _ in css.LINK_BLOCKS]
+    for el in root.iter(*_BLOCK_TESTS):
+        ui, classes = el.get("data-test-ui"), el.get("class") or ""
+        for position, value, word in _BLOCK_TESTS[el.tag]:
+            if ui == value or (word is not None and word in classes):
+                blocks[position].append(el)
+    for position, (_, tag, value, _) in enumerate(css.LINK_BLOCKS):
+        if tag is None and value in text:
+            blocks[position] = _PARENT_OF_UI(root, value=value)
     kinds: dict[Any, str] = {}
-    for kind, xpath, word in _LINK_BLOCKS:
-        if word not in text:
-            continue
-        for block in xpath(root):
+    for (kind, *_), found in zip(css.LINK_BLOCKS, blocks, strict=True):
+        for block in found:
             for anchor in block.iter("a"):
                 kinds.setdefault(anchor, kind)
     return kinds

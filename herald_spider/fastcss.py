@@ -11,6 +11,7 @@ test, far cheaper than the XPath). Queries are compiled once.
 from __future__ import annotations
 
 import functools
+import re
 from typing import Any
 
 import cssselect
@@ -20,6 +21,8 @@ from parsel.csstranslator import HTMLTranslator
 from scrapy.http import TextResponse
 
 _EQUALITY = frozenset({"=", "~=", "|=", "^=", "$=", "*="})
+#: ``meta[property="og:title"]::attr(content)``: a tag, an attribute equal to a value, a value read
+_HEAD_QUERY = re.compile(r'^(meta|link)\[([a-z-]+)="([^"]*)"\]::attr\(([a-z-]+)\)$')
 
 
 def _words(tree: Any, found: set[str]) -> None:
@@ -80,3 +83,33 @@ def strings(response: TextResponse, query: str) -> list[str]:
     if not isinstance(root, etree._Element) or not may_match(response.text, query):
         return []
     return [str(value) for value in _compiled(query)(root)]
+
+
+@functools.lru_cache(maxsize=256)
+def head_query(query: str) -> tuple[tuple[str, str, str, str], ...] | None:
+    """(tag, attribute, value, attribute read) per alternative of a ``meta`` or ``link``
+    attribute query, or None for any other query.
+
+    >>> head_query('meta[name="author"]::attr(content), meta[property="article:author"]::attr(content)')
+    (('meta', 'name', 'author', 'content'), ('meta', 'property', 'article:author', 'content'))
+    >>> head_query("title::text") is None
+    True
+    """
+    found = [_HEAD_QUERY.match(alternative.strip()) for alternative in query.split(",")]
+    return tuple(match.groups() for match in found if match) if all(found) else None  # type: ignore[misc]
+
+
+def head_strings(elements: list[Any], query: str) -> list[str] | None:
+    """What a ``meta`` or ``link`` attribute query selects, read from the page's ``meta`` and
+    ``link`` elements (listed once, in document order) instead of a page-wide XPath; None
+    for any other query."""
+    keys = head_query(query)
+    if keys is None:
+        return None
+    values = []
+    for el in elements:
+        for tag, attribute, value, read in keys:
+            if el.tag == tag and el.get(attribute) == value and (found := el.get(read)) is not None:
+                values.append(found)
+                break
+    return values

@@ -11,8 +11,8 @@ from urllib.parse import urljoin
 
 from scrapy.http import TextResponse
 
+from herald_spider import fastcss, urls
 from herald_spider import selectors as css
-from herald_spider import urls
 
 
 def legacy_article_links(response: TextResponse) -> list[tuple[str, str]]:
@@ -26,7 +26,7 @@ def legacy_article_links(response: TextResponse) -> list[tuple[str, str]]:
     [('https://www.nzherald.co.nz/nz/news/article.cfm?c_id=1&objectid=12345678', '12345678')]
     """
     found: dict[str, str] = {}
-    for href in response.css(css.LEGACY_ARTICLE_HREFS).getall():
+    for href in fastcss.strings(response, css.LEGACY_ARTICLE_HREFS):  # skipped without article.cfm
         url = urljoin(response.url, href.strip())
         object_id = urls.legacy_object_id(url)
         if object_id and object_id not in found:

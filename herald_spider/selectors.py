@@ -103,17 +103,19 @@ BODY_NOISE = (
 )
 
 # --- related blocks and story cards ---------------------------------------------------
+#: Blocks of links, in precedence order (a link inside two blocks takes the first one's kind):
+#: (kind, tag, data-test-ui value, a word the class may contain instead). A tag of None: the
+#: block is the parent of any element with that data-test-ui value.
 LINK_BLOCKS = (
-    ("related", 'aside[data-test-ui="related-articles"], aside.related-articles'),
-    ("discover-more", 'aside[data-test-ui="discover-more"], aside.discover-more'),
-    ("latest-from", '[data-test-ui="article-sidebar__section-LatestFrom"]'),
-    ("latest-from", 'section[data-test-ui="latest-from-articles__section"]'),
-    ("most-read", 'section[data-test-ui="most-read"], section.most-read'),
-    ("section-card", 'section[data-test-ui="story-list"]'),
-    ("subsection", 'nav[data-test-ui="section-header__subnav"]'),
+    ("related", "aside", "related-articles", "related-articles"),
+    ("discover-more", "aside", "discover-more", "discover-more"),
+    ("latest-from", "section", "latest-from-articles__section", None),
+    ("latest-from", None, "article-sidebar__section-LatestFrom", None),
+    ("most-read", "section", "most-read", "most-read"),
+    ("subsection", "nav", "section-header__subnav", None),
+    ("section-card", "section", "story-list", None),
 )
 STORY_CARD = "article.story-card, article.bg-white, div.story-card__content"
-ANCHORS = "a[href]"
 
 # --- story card freshness (refresh=updated) -------------------------------------------
 CARD_LINK = "a.story-card__heading__link, a[href]"

@@ -1,0 +1,100 @@
+"""fastcss finds exactly what parsel's ``response.css`` finds, for every selector the project
+uses, on every saved page (and on markup written to trip it up)."""
+
+from __future__ import annotations
+
+import gzip
+
+import pytest
+from scrapy.http import HtmlResponse
+
+from herald_spider import fastcss
+from herald_spider import selectors as css
+from tests.conftest import FIXTURES, SHARED
+
+REAL = SHARED / "nzherald" / "real"
+
+
+def _flat(value: object) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    return [s for item in value for s in _flat(item)] if isinstance(value, tuple) else []
+
+
+def _queries() -> list[str]:
+    """Every selector in selectors.py, and the unions the extractors build from them."""
+    skip = ("_TYPE", "_ID", "_SEGMENT")
+    names = [name for name in dir(css) if name.isupper() and not name.endswith(skip)]
+    found = {query for name in names for query in _flat(getattr(css, name))}
+    found |= {", ".join(css.BODY_SECTIONS), ", ".join(css.PREMIUM_HEADER[1:])}
+    return sorted(found)
+
+
+QUERIES = _queries()
+PAGES = sorted(FIXTURES.rglob("*.html"))
+TRICKY = [
+    # attribute case, spacing and quoting; classes split by tabs and new lines; a value that
+    # only appears inside another; meta outside <head>; text around comments and children
+    b"""<html><head><TITLE>One<!-- c -->Two</TITLE>
+    <meta PROPERTY = 'og:title' content="Head title"></head><body>
+    <section data-test-ui=article__body><p>a</p></section>
+    <section class="x\tarticle__body\nY"><p>b</p></section>
+    <section class="article__body-not"><p>c</p></section>
+    <div data-test-ui="author--link">not the block</div>
+    <header class="article__header article__header-premium">
+      <span data-test-ui="article__premium-label">P</span></header>
+    <h1 data-test-ui="article__heading">Head<b>line</b> tail</h1>
+    <meta property="og:title" content="Body title"><meta name="author">
+    <time data-test-ui="meta-data__time-stamp" datetime="2022-01-13T08:32:00Z">13 Jan</time>
+    <a class="article__subkicker" href="/world/europe/">Europe</a></body></html>""",
+    b"<html><body><p>no head, no sections</p></body></html>",
+]
+
+
+def _responses() -> list[HtmlResponse]:
+    bodies = [p.read_bytes() for p in PAGES] + TRICKY
+    if REAL.exists():  # the real page: never committed, read from ../shared when present
+        bodies += [gzip.decompress(path.read_bytes()) for path in sorted(REAL.glob("*.gz"))]
+    return [HtmlResponse(url="https://www.nzherald.co.nz/world/x/", body=body) for body in bodies]
+
+
+@pytest.fixture(scope="module")
+def responses() -> list[HtmlResponse]:
+    return _responses()
+
+
+def test_there_is_something_to_compare() -> None:
+    assert len(QUERIES) > 30
+    assert len(PAGES) > 30
+
+
+@pytest.mark.parametrize("query", QUERIES)
+def test_same_as_parsel(query: str, responses: list[HtmlResponse]) -> None:
+    for response in responses:
+        if "::" in query:
+            assert fastcss.strings(response, query) == response.css(query).getall(), response.body[:80]
+        else:
+            fast = [s.root for s in fastcss.css(response, query)]
+            slow = [s.root for s in response.css(query)]
+            assert fast == slow, (query, response.body[:80])
+
+
+@pytest.mark.parametrize("query", [q for q in QUERIES if fastcss.head_query(q)])
+def test_head_lookups_same_as_parsel(query: str, responses: list[HtmlResponse]) -> None:
+    for response in responses:
+        heads = list(response.selector.root.iter("meta", "link"))
+        assert fastcss.head_strings(heads, query) == response.css(query).getall(), response.body[:80]
+
+
+def test_head_queries_are_recognised() -> None:
+    assert fastcss.head_query(css.CANONICAL) == (("link", "rel", "canonical", "href"),)
+    assert len([q for q in QUERIES if fastcss.head_query(q)]) >= 10
+    assert fastcss.head_query(css.HEADER) is None
+
+
+def test_tricky_page_found_as_parsel_finds_it(responses: list[HtmlResponse]) -> None:
+    tricky = responses[len(PAGES)]
+    assert fastcss.strings(tricky, css.HTML_TITLE) == ["One<!-- c -->Two"]  # RCDATA
+    assert fastcss.strings(tricky, css.OG_TITLE) == ["Head title", "Body title"]
+    assert len(fastcss.css(tricky, ", ".join(css.BODY_SECTIONS))) == 2
+    assert not fastcss.css(tricky, '[data-test-ui="author"]')
