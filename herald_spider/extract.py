@@ -17,7 +17,6 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
-from parsel import Selector
 from scrapy.http import TextResponse
 
 from herald_spider import fastcss, urls
@@ -89,12 +88,12 @@ class PageData:
         found = self.strings(query)
         return found[0] if found else None
 
-    def css_first(self, *queries: str) -> Selector | None:
+    def first(self, *queries: str) -> Any | None:
+        """The first element the first query that finds any finds (queries in priority order)."""
         for query in queries:
-            found = fastcss.css(self.response, query)
+            found = fastcss.elements(self.response, query)
             if found:
-                first: Selector = found[0]
-                return first
+                return found[0]
         return None
 
 
@@ -192,15 +191,15 @@ def _fusion_people(fusion: dict[str, Any]) -> list[str]:
 
 def _dom_byline(page: PageData) -> tuple[str | None, list[str]]:
     """(the byline text as shown, person names) from the byline block."""
-    block = page.css_first(*css.BYLINE_BLOCK)
+    block = page.first(*css.BYLINE_BLOCK)
     if block is None:
         return None, []
-    names_el = next((found[0] for q in css.BYLINE_NAMES_TEXT if (found := block.css(q))), None)
-    raw = collapse_ws(" ".join(names_el.css("::text").getall())) if names_el else None
+    names_el = next((found[0] for q in css.BYLINE_NAMES_TEXT if (found := fastcss.select(block, q))), None)
+    raw = collapse_ws(fastcss.text(names_el)) if names_el is not None else None
     persons = [
         text
         for q in css.BYLINE_PERSON
-        for text in (collapse_ws(" ".join(el.css("::text").getall())) for el in block.css(q))
+        for text in (collapse_ws(fastcss.text(el)) for el in fastcss.select(block, q))
         if text
     ]
     if not persons and raw:
@@ -265,8 +264,8 @@ def _timestamps(page: PageData, loader: ArticleLoader) -> None:
     ld, fusion = page.article_ld, page.fusion
 
     @functools.cache
-    def time_el() -> Selector | None:
-        return page.css_first(*css.BYLINE_TIME)
+    def time_el() -> Any | None:
+        return page.first(*css.BYLINE_TIME)
 
     def text(value: Any) -> str | None:
         return value if isinstance(value, str) else None
@@ -276,8 +275,8 @@ def _timestamps(page: PageData, loader: ArticleLoader) -> None:
         lambda: text(fusion.get("displayDate")),
         lambda: text(fusion.get("publishDate")),
         lambda: page.string(css.META_PUBLISHED),
-        lambda: text(el.attrib.get("datetime")) if (el := time_el()) is not None else None,
-        lambda: " ".join(el.css("::text").getall()) if (el := time_el()) is not None else None,
+        lambda: text(el.get("datetime")) if (el := time_el()) is not None else None,
+        lambda: fastcss.text(el) if (el := time_el()) is not None else None,
     )
     _add_first(loader, ("published_at", "published_raw"), published)
     updated = (
@@ -304,6 +303,9 @@ def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
     return frozenset(names)
 
 
+_PREMIUM_LABELS = ", ".join(css.PREMIUM_HEADER[1:])
+
+
 def _is_premium(page: PageData, url: str) -> bool:
     """Any one signal of a paywalled article. Cards, menus and body text are never signals.
 
@@ -315,10 +317,10 @@ def _is_premium(page: PageData, url: str) -> bool:
         or parse_bool(page.fusion.get("isPremium")) is True
         or page.fusion.get("contentCode") == "premium"
         or css.PREMIUM_URL_SEGMENT in url
-        or bool(fastcss.css(response, css.PREMIUM_HEADER[0]))
-        or bool(fastcss.css(response, css.HEADER).css(", ".join(css.PREMIUM_HEADER[1:])))
-        or any(fastcss.css(response, q) for q in css.PREMIUM_PAGE)
-        or "premium" in " ".join(fastcss.css(response, css.PREMIUM_REMINDER).getall()).lower()
+        or bool(fastcss.elements(response, css.PREMIUM_HEADER[0]))
+        or any(fastcss.select(header, _PREMIUM_LABELS) for header in fastcss.elements(response, css.HEADER))
+        or any(fastcss.elements(response, q) for q in css.PREMIUM_PAGE)
+        or "premium" in " ".join(fastcss.strings(response, css.PREMIUM_REMINDER)).lower()
     )
 
 
@@ -345,15 +347,15 @@ def body_paragraphs(response: TextResponse, classes: frozenset[str] = frozenset(
     Should a layout wrap its paragraphs (no ``<p>`` child at all), the ``<p>`` descendants
     outside asides, figures, ads, newsletter and subscription boxes count instead.
     """
-    sections = [el.root for el in fastcss.css(response, ", ".join(css.BODY_SECTIONS))]  # document order
+    sections = fastcss.elements(response, ", ".join(css.BODY_SECTIONS))  # document order
     if not sections:
-        sections = [el.root for q in css.BODY_FALLBACK for el in fastcss.css(response, q)][:1]
+        sections = [el for q in css.BODY_FALLBACK for el in fastcss.elements(response, q)][:1]
     if not sections:
         return None
     visible = [section for section in sections if not _hidden(section, classes)]
     candidates = [child for section in visible for child in section if child.tag == "p"]
     if not candidates and visible:
-        excluded = {el.root for el in response.css(css.BODY_NOISE)}
+        excluded = set(fastcss.elements(response, css.BODY_NOISE))
         candidates = unique(
             p
             for section in visible
@@ -414,8 +416,8 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     loader.add_value("article_id", urls.article_id(url) if url else None)
 
     def headline() -> str | None:
-        found = page.css_first(*css.HEADLINE)
-        return " ".join(found.css("::text").getall()) if found else None
+        found = page.first(*css.HEADLINE)
+        return fastcss.text(found) if found is not None else None
 
     titles = (
         lambda: ld.get("headline"),

@@ -16,7 +16,6 @@ from typing import Any
 
 import cssselect
 from lxml import etree
-from parsel import SelectorList
 from parsel.csstranslator import HTMLTranslator
 from scrapy.http import TextResponse
 
@@ -65,24 +64,34 @@ def may_match(text: str, query: str) -> bool:
 
 @functools.lru_cache(maxsize=512)
 def _compiled(query: str) -> etree.XPath:
-    """A CSS query compiled once, as parsel translates it for an HTML page."""
+    """A CSS query compiled once, as parsel translates it (relative to the node it runs on);
+    parsel compiles the XPath again on every call."""
     return etree.XPath(HTMLTranslator().css_to_xpath(query), smart_strings=False)
 
 
-def css(response: TextResponse, query: str) -> SelectorList[Any]:
-    """``response.css(query)``, skipped when the page cannot match."""
-    if not may_match(response.text, query):
-        return SelectorList([])
-    return response.css(query)
+def select(node: Any, query: str) -> list[Any]:
+    """``Selector(root=node).css(query)`` as lxml elements (or strings, for ``::text`` and
+    ``::attr()``), without a Selector per result."""
+    return list(_compiled(query)(node))
+
+
+def text(node: Any) -> str:
+    """``" ".join(selector.css("::text").getall())``: every text node under ``node``."""
+    return " ".join(select(node, "::text"))
+
+
+def elements(response: TextResponse, query: str) -> list[Any]:
+    """``response.css(query)`` as lxml elements, skipped when the page cannot match."""
+    root = response.selector.root
+    if not isinstance(root, etree._Element) or not may_match(response.text, query):
+        return []
+    return select(root, query)
 
 
 def strings(response: TextResponse, query: str) -> list[str]:
     """``response.css(query).getall()`` for a ``::text`` or ``::attr()`` query, with no
     Selector built per result."""
-    root = response.selector.root
-    if not isinstance(root, etree._Element) or not may_match(response.text, query):
-        return []
-    return [str(value) for value in _compiled(query)(root)]
+    return [str(value) for value in elements(response, query)]
 
 
 @functools.lru_cache(maxsize=256)

@@ -74,7 +74,7 @@ def test_same_as_parsel(query: str, responses: list[HtmlResponse]) -> None:
         if "::" in query:
             assert fastcss.strings(response, query) == response.css(query).getall(), response.body[:80]
         else:
-            fast = [s.root for s in fastcss.css(response, query)]
+            fast = fastcss.elements(response, query)
             slow = [s.root for s in response.css(query)]
             assert fast == slow, (query, response.body[:80])
 
@@ -96,5 +96,16 @@ def test_tricky_page_found_as_parsel_finds_it(responses: list[HtmlResponse]) -> 
     tricky = responses[len(PAGES)]
     assert fastcss.strings(tricky, css.HTML_TITLE) == ["One<!-- c -->Two"]  # RCDATA
     assert fastcss.strings(tricky, css.OG_TITLE) == ["Head title", "Body title"]
-    assert len(fastcss.css(tricky, ", ".join(css.BODY_SECTIONS))) == 2
-    assert not fastcss.css(tricky, '[data-test-ui="author"]')
+    assert len(fastcss.elements(tricky, ", ".join(css.BODY_SECTIONS))) == 2
+    assert not fastcss.elements(tricky, '[data-test-ui="author"]')
+
+
+@pytest.mark.parametrize("block_query", (*css.BYLINE_BLOCK, css.HEADER))
+def test_relative_lookups_same_as_parsel(block_query: str, responses: list[HtmlResponse]) -> None:
+    """Inside a block, select() and text() find what Selector.css finds."""
+    inner = css.BYLINE_NAMES_TEXT + css.BYLINE_PERSON + css.PREMIUM_HEADER[1:]
+    for response in responses:
+        for block in response.css(block_query):
+            for query in inner:
+                assert fastcss.select(block.root, query) == [s.root for s in block.css(query)]
+            assert fastcss.text(block.root) == " ".join(block.css("::text").getall())
