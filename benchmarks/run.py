@@ -8,7 +8,8 @@
 2. **herald**: ``scrapy crawl world`` in replay mode, full project, into a fresh dataset;
 3. **parse bound**: ``lxml.html.fromstring`` over every article page, no crawl;
 4. **peer**: ``trafilatura.bare_extraction(..., with_metadata=True)`` over a sample of the
-   pages, next to ``parse_article`` (the function the spider calls) over the same sample.
+   pages, next to ``parse_article`` (the function the spider calls) over the same sample;
+   each warmed up on a few pages, then the fastest of three passes.
 
 Crawls run in subprocesses; their CPU time and peak RSS come from ``os.wait4``. Throughput
 ratios use CPU time (the machines are shared and wall time is noisy); wall time is shown
@@ -107,24 +108,42 @@ def parse_bound(pages: list[tuple[str, bytes]]) -> Run:
     return Run("parse bound", len(pages), time.process_time() - cpu, time.perf_counter() - started)
 
 
-def herald_extraction(pages: list[tuple[str, bytes]]) -> Run:
+def _best_of(name: str, pages: list[tuple[str, bytes]], extract: Any, repeats: int) -> Run:
+    """Per-page cost of ``extract`` over ``pages``: warmed up on a few pages first (imports,
+    compiled queries and caches are paid once, not per page), then the fastest of ``repeats``
+    passes, as ``timeit`` reports (the machines are shared; slower passes measure the others)."""
+    for url, body in pages[:5]:
+        extract(url, body)
+    best_cpu, best_wall = float("inf"), float("inf")
+    for _ in range(repeats):
+        started, cpu = time.perf_counter(), time.process_time()
+        for url, body in pages:
+            extract(url, body)
+        best_cpu = min(best_cpu, time.process_time() - cpu)
+        best_wall = min(best_wall, time.perf_counter() - started)
+    return Run(name, len(pages), best_cpu, best_wall)
+
+
+def herald_extraction(pages: list[tuple[str, bytes]], repeats: int = 3) -> Run:
+    """``parse_article`` over each page, from the bytes (the parse included)."""
     from scrapy.http import HtmlResponse
 
     from herald_spider.extract import parse_article
 
-    started, cpu = time.perf_counter(), time.process_time()
-    for url, body in pages:
+    def extract(url: str, body: bytes) -> None:
         parse_article(HtmlResponse(url=url, body=body, encoding="utf-8"))
-    return Run("herald parse_article", len(pages), time.process_time() - cpu, time.perf_counter() - started)
+
+    return _best_of("herald parse_article", pages, extract, repeats)
 
 
-def peer_extraction(pages: list[tuple[str, bytes]]) -> Run:
+def peer_extraction(pages: list[tuple[str, bytes]], repeats: int = 3) -> Run:
+    """``trafilatura.bare_extraction`` over each page, from the bytes."""
     import trafilatura
 
-    started, cpu = time.perf_counter(), time.process_time()
-    for url, body in pages:
+    def extract(url: str, body: bytes) -> None:
         trafilatura.bare_extraction(body.decode("utf-8"), url=url, with_metadata=True)
-    return Run("peer trafilatura", len(pages), time.process_time() - cpu, time.perf_counter() - started)
+
+    return _best_of("peer trafilatura", pages, extract, repeats)
 
 
 def parquet_facts(dataset: Path) -> dict[str, Any]:
@@ -211,7 +230,10 @@ def report(results: list[dict[str, Any]], known: dict[str, float] | None) -> lis
         rss_ratio = herald.peak_rss_mb / floor.peak_rss_mb
         print(f"\n- herald/floor throughput: **{speed:.2f}** (target >= 0.75)")
         print(f"- herald/parse bound throughput: {herald.per_cpu_s / bound.per_cpu_s:.3f}")
-        print(f"- peer/herald extraction cost per page: **{peer_ratio:.1f}** (target >= 10)")
+        print(
+            f"- peer/herald extraction cost per page: **{peer_ratio:.1f}** (target >= 10; "
+            "each the fastest of 3 passes after a warm-up)"
+        )
         print(f"- herald/floor peak RSS: **{rss_ratio:.2f}** (target <= 1.3)")
         print(
             f"- Parquet: {facts['rows']} rows ({r['stored']} stored) in {facts['files']} files, "

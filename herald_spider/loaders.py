@@ -7,7 +7,6 @@ import functools
 from collections.abc import Iterable
 from typing import Any
 
-from itemadapter import ItemAdapter
 from itemloaders.processors import Identity, MapCompose, TakeFirst
 from scrapy.loader import ItemLoader
 
@@ -50,8 +49,13 @@ def parseable_datetime(value: str | None) -> str | None:
 
 
 @functools.lru_cache(maxsize=256)
-def _field_attr(item_class: type, field_name: str, key: str, default: Any) -> Any:
-    return ItemAdapter.get_field_meta_from_class(item_class, field_name).get(key, default)
+def _processor(loader_class: Any, item_class: Any, field_name: str, kind: str) -> Any:
+    """A loader class's input (``kind`` "in") or output processor for a field, as
+    ``ItemLoader.get_input_processor`` / ``get_output_processor`` find it."""
+    loader = loader_class(item=item_class())
+    if kind == "in":
+        return ItemLoader.get_input_processor(loader, field_name)
+    return ItemLoader.get_output_processor(loader, field_name)
 
 
 class ArticleLoader(ItemLoader):
@@ -77,7 +81,11 @@ class ArticleLoader(ItemLoader):
     word_count_in = Identity()
     fetched_at_in = Identity()
 
-    def _get_item_field_attr(self, field_name: str, key: Any, default: Any = None) -> Any:
-        # Field metadata belongs to the item class: read it once, not on every value added.
-        item_class: Any = type(self.item)
-        return _field_attr(item_class, field_name, key, default)
+    # Processors belong to the loader and item classes: look each up once, not on every value.
+    def get_input_processor(self, field_name: str) -> Any:
+        classes: tuple[Any, Any] = (type(self), type(self.item))
+        return _processor(*classes, field_name, "in")
+
+    def get_output_processor(self, field_name: str) -> Any:
+        classes: tuple[Any, Any] = (type(self), type(self.item))
+        return _processor(*classes, field_name, "out")
