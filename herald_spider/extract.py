@@ -306,6 +306,12 @@ def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
 _PREMIUM_LABELS = ", ".join(css.PREMIUM_HEADER[1:])
 
 
+def _premium_label_in_header(response: TextResponse) -> bool:
+    if not fastcss.may_match(response.text, _PREMIUM_LABELS):  # no label anywhere: none in a header
+        return False
+    return any(fastcss.select(header, _PREMIUM_LABELS) for header in fastcss.elements(response, css.HEADER))
+
+
 def _is_premium(page: PageData, url: str) -> bool:
     """Any one signal of a paywalled article. Cards, menus and body text are never signals.
 
@@ -318,7 +324,12 @@ def _is_premium(page: PageData, url: str) -> bool:
         or page.fusion.get("contentCode") == "premium"
         or css.PREMIUM_URL_SEGMENT in url
         or bool(fastcss.elements(response, css.PREMIUM_HEADER[0]))
-        or any(fastcss.select(header, _PREMIUM_LABELS) for header in fastcss.elements(response, css.HEADER))
+        or (
+            fastcss.may_match(response.text, _PREMIUM_LABELS)  # no label anywhere: none in the header
+            and any(
+                fastcss.select(header, _PREMIUM_LABELS) for header in fastcss.elements(response, css.HEADER)
+            )
+        )
         or any(fastcss.elements(response, q) for q in css.PREMIUM_PAGE)
         or "premium" in " ".join(fastcss.strings(response, css.PREMIUM_REMINDER)).lower()
     )
