@@ -548,9 +548,10 @@ def _link_target(url: str) -> tuple[str | None, str | None, str | None]:
     return None, None, urls.section_path(url)
 
 
-@functools.lru_cache(maxsize=4096)
+@functools.lru_cache(maxsize=512)
 def _site_link_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
     # Menus, footers and "latest" blocks repeat on every page: classify each such href once.
+    # A few hundred entries hold them; more would only keep one-off article links (memory).
     return _link_target(urljoin(origin, href))
 
 
