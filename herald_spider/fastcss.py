@@ -66,6 +66,11 @@ class _Alternative:
 
 @functools.lru_cache(maxsize=512)
 def _alternatives(query: str) -> tuple[_Alternative, ...]:
+    """Each comma-separated alternative of ``query``, with the words it needs.
+
+    >>> [sorted(a.words) for a in _alternatives('[data-test-ui="author"] a.author__link, div.x:not(.y)')]
+    [['author', 'author__link'], ['x']]
+    """
     translator = HTMLTranslator()
     found = []
     for selector in cssselect.parse(query):
@@ -75,15 +80,6 @@ def _alternatives(query: str) -> tuple[_Alternative, ...]:
         xpath = translator.selector_to_xpath(selector, translate_pseudo_elements=True)
         found.append(_Alternative(frozenset(words), frozenset(attributes), xpath))
     return tuple(found)
-
-
-def required_words(query: str) -> tuple[frozenset[str], ...]:
-    """Per alternative of ``query``, the words that must occur in a page it matches.
-
-    >>> [sorted(words) for words in required_words('[data-test-ui="author"] a.author__link, div.x:not(.y)')]
-    [['author', 'author__link'], ['x']]
-    """
-    return tuple(alternative.words for alternative in _alternatives(query))
 
 
 def _skip_space_back(text: str, end: int) -> int:
