@@ -89,7 +89,7 @@ class PageData:
         return found[0] if found else None
 
     def first(self, *queries: str) -> Any | None:
-        """The first element the first query that finds any finds (queries in priority order)."""
+        """The first element found by the first of ``queries`` (in priority order) that finds any."""
         for query in queries:
             found = fastcss.elements(self.response, query)
             if found:
@@ -324,12 +324,7 @@ def _is_premium(page: PageData, url: str) -> bool:
         or page.fusion.get("contentCode") == "premium"
         or css.PREMIUM_URL_SEGMENT in url
         or bool(fastcss.elements(response, css.PREMIUM_HEADER[0]))
-        or (
-            fastcss.may_match(response.text, _PREMIUM_LABELS)  # no label anywhere: none in the header
-            and any(
-                fastcss.select(header, _PREMIUM_LABELS) for header in fastcss.elements(response, css.HEADER)
-            )
-        )
+        or _premium_label_in_header(response)
         or any(fastcss.elements(response, q) for q in css.PREMIUM_PAGE)
         or "premium" in " ".join(fastcss.strings(response, css.PREMIUM_REMINDER)).lower()
     )
