@@ -108,13 +108,13 @@ def parse_bound(pages: list[tuple[str, bytes]]) -> Run:
     return Run("parse bound", len(pages), time.process_time() - cpu, time.perf_counter() - started)
 
 
-def extraction_pair(pages: list[tuple[str, bytes]], repeats: int = 3) -> tuple[Run, Run]:
-    """Per-page cost of ``parse_article`` and of trafilatura's ``bare_extraction`` over the same
-    pages, each from the bytes (the parse included). Both are warmed up on a few pages first
-    (imports, compiled queries and caches are paid once, not per page); then their passes
-    alternate, so a machine that speeds up or slows down during the run affects both alike,
-    and each one's fastest pass counts, as ``timeit`` reports."""
-    import trafilatura
+def extraction_runs(pages: list[tuple[str, bytes]], peer: bool, repeats: int = 3) -> tuple[Run, Run | None]:
+    """Per-page cost of ``parse_article`` and (with ``peer``) of trafilatura's
+    ``bare_extraction`` over the same pages, each from the bytes (the parse included). Both
+    are warmed up on a few pages first (imports, compiled queries and caches are paid once,
+    not per page); then their passes alternate, so a machine that speeds up or slows down
+    during the run affects both alike, and each one's fastest pass counts, as ``timeit``
+    reports."""
     from scrapy.http import HtmlResponse
 
     from herald_spider.extract import parse_article
@@ -122,10 +122,14 @@ def extraction_pair(pages: list[tuple[str, bytes]], repeats: int = 3) -> tuple[R
     def herald(url: str, body: bytes) -> None:
         parse_article(HtmlResponse(url=url, body=body, encoding="utf-8"))
 
-    def peer(url: str, body: bytes) -> None:
-        trafilatura.bare_extraction(body.decode("utf-8"), url=url, with_metadata=True)
+    runs = {"herald parse_article": herald}
+    if peer:
+        import trafilatura
 
-    runs = {"herald parse_article": herald, "peer trafilatura": peer}
+        def trafilatura_page(url: str, body: bytes) -> None:
+            trafilatura.bare_extraction(body.decode("utf-8"), url=url, with_metadata=True)
+
+        runs["peer trafilatura"] = trafilatura_page
     best = {name: (float("inf"), float("inf")) for name in runs}
     for extract in runs.values():
         for url, body in pages[:5]:
@@ -137,24 +141,8 @@ def extraction_pair(pages: list[tuple[str, bytes]], repeats: int = 3) -> tuple[R
                 extract(url, body)
             elapsed = (time.process_time() - cpu, time.perf_counter() - started)
             best[name] = (min(best[name][0], elapsed[0]), min(best[name][1], elapsed[1]))
-    herald_run, peer_run = (Run(name, len(pages), *best[name]) for name in runs)
-    return herald_run, peer_run
-
-
-def herald_extraction(pages: list[tuple[str, bytes]], repeats: int = 3) -> Run:
-    """``parse_article`` over each page, from the bytes, without trafilatura."""
-    from scrapy.http import HtmlResponse
-
-    from herald_spider.extract import parse_article
-
-    best_cpu, best_wall = float("inf"), float("inf")
-    for _ in range(repeats):
-        started, cpu = time.perf_counter(), time.process_time()
-        for url, body in pages:
-            parse_article(HtmlResponse(url=url, body=body, encoding="utf-8"))
-        best_cpu = min(best_cpu, time.process_time() - cpu)
-        best_wall = min(best_wall, time.perf_counter() - started)
-    return Run("herald parse_article", len(pages), best_cpu, best_wall)
+    measured = [Run(name, len(pages), *best[name]) for name in runs]
+    return measured[0], measured[1] if peer else None
 
 
 def parquet_facts(dataset: Path) -> dict[str, Any]:
@@ -205,7 +193,7 @@ def bench_size(size: int, work: Path, peer_sample: int, peer: bool) -> dict[str,
     pages = article_pages(mirror)
     bound = parse_bound(pages)
     some = sample(pages, peer_sample)
-    extraction, peer_run = extraction_pair(some) if peer else (herald_extraction(some), None)
+    extraction, peer_run = extraction_runs(some, peer)
     return {
         "size": size,
         "floor": floor,
