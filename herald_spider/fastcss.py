@@ -142,7 +142,7 @@ def _compiled_xpath(xpath: str) -> etree.XPath:
 def _compiled(query: str) -> etree.XPath:
     """A CSS query compiled once, as parsel translates it (relative to the node it runs on);
     parsel compiles the XPath again on every call."""
-    return etree.XPath(HTMLTranslator().css_to_xpath(query), smart_strings=False)
+    return _compiled_xpath(HTMLTranslator().css_to_xpath(query))
 
 
 def select(node: Any, query: str) -> list[Any]:
