@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from herald_spider.dataset import read_articles
-from herald_spider.lock import DatasetLock, DatasetLocked
+from herald_spider.lock import LOCK_NAME, DatasetLock, DatasetLocked
 from herald_spider.maintenance import read_table
 from tests.conftest import SITE, expected_articles
 from tests.test_crawl import PROJECT
@@ -25,9 +29,47 @@ def _crawl(dataset: Path, *settings: str) -> subprocess.Popen[str]:
     )
 
 
+class _Stderr:
+    """A crawl's log lines, read as they come (so a full pipe never blocks the crawl)."""
+
+    def __init__(self, crawl: subprocess.Popen[str]) -> None:
+        self.lines: list[str] = []
+        assert crawl.stderr is not None
+        self._thread = threading.Thread(target=lambda: self.lines.extend(crawl.stderr or ()), daemon=True)
+        self._thread.start()
+
+    def text(self) -> str:
+        self._thread.join(timeout=180)
+        return "".join(self.lines)
+
+
+def _wait_until(condition: Callable[[], bool], what: str) -> None:
+    deadline = time.monotonic() + 120
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.01)
+
+
 def test_two_crawls_at_once_store_each_article_once(tmp_path: Path) -> None:
-    crawls = [_crawl(tmp_path, "HERALD_LOCK_WAIT=120", f"HERALD_CRAWL_ID=c{n}") for n in (1, 2)]
-    logs = [c.communicate(timeout=180)[1] for c in crawls]
+    # The first crawl is paused while it holds the lock until the second is seen waiting, so
+    # the two overlap however fast either starts (started together, a fast one could finish
+    # before the other reached the lock).
+    lock_file = tmp_path / LOCK_NAME
+    first = _crawl(tmp_path, "HERALD_LOCK_WAIT=120", "HERALD_CRAWL_ID=c1")
+    first_log = _Stderr(first)
+    _wait_until(lambda: lock_file.exists() and lock_file.read_text().startswith("crawl c1"), "c1 to lock")
+    first.send_signal(signal.SIGSTOP)
+    try:
+        assert lock_file.read_text().startswith("crawl c1"), "c1 finished before it could be paused"
+        second = _crawl(tmp_path, "HERALD_LOCK_WAIT=120", "HERALD_CRAWL_ID=c2")
+        second_log = _Stderr(second)
+        _wait_until(lambda: "Waiting up to 120 s for crawl c1" in "".join(second_log.lines), "c2 to wait")
+    finally:
+        first.send_signal(signal.SIGCONT)
+    crawls = [first, second]
+    for crawl in crawls:
+        crawl.wait(timeout=180)
+    logs = [first_log.text(), second_log.text()]
     assert [c.returncode for c in crawls] == [0, 0], logs
     assert sum("Waiting up to 120 s for crawl c" in log for log in logs) == 1, "the crawls overlapped"
     rows = read_articles(tmp_path).to_pylist()
