@@ -13,8 +13,9 @@ import codecs
 import logging
 
 from scrapy import Request, Spider
-from scrapy.crawler import Crawler
 from scrapy.http import Response, TextResponse
+
+from herald_spider.component import CrawlerComponent
 
 logger = logging.getLogger(__name__)
 
@@ -64,15 +65,8 @@ def actual_encoding(body: bytes, declared: str) -> str | None:
     return None
 
 
-class EncodingRepairMiddleware:
+class EncodingRepairMiddleware(CrawlerComponent):
     """Downloader middleware: re-label a text response whose bytes are in another encoding."""
-
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> EncodingRepairMiddleware:
-        return cls(crawler)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -83,7 +77,6 @@ class EncodingRepairMiddleware:
         actual = actual_encoding(response.body, declared)
         if actual is None:
             return response
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"herald/encoding_repaired/{declared}_as_{actual}")
+        self._inc(f"herald/encoding_repaired/{declared}_as_{actual}")
         logger.warning("Page labelled %s is %s, decoded as %s: %s", declared, actual, actual, response.url)
         return response.replace(encoding=actual)

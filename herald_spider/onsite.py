@@ -13,10 +13,10 @@ from __future__ import annotations
 import logging
 
 from scrapy import Request, Spider
-from scrapy.crawler import Crawler
 from scrapy.exceptions import IgnoreRequest
 
 from herald_spider import urls
+from herald_spider.component import CrawlerComponent
 
 logger = logging.getLogger(__name__)
 
@@ -25,22 +25,14 @@ class OffSiteRefused(IgnoreRequest):
     """A request for a URL outside the site."""
 
 
-class StayOnSiteMiddleware:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> StayOnSiteMiddleware:
-        return cls(crawler)
-
+class StayOnSiteMiddleware(CrawlerComponent):
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
         if urls.on_site(request.url):
             return
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("herald/offsite_refused")
+        self._inc("herald/offsite_refused")
         came_from = request.meta.get("redirect_urls") or []
         if came_from:
-            self.crawler.stats.inc_value("herald/offsite_refused/redirect")
+            self._inc("herald/offsite_refused/redirect")
             logger.warning("Refused a redirect off the site: %s -> %s", came_from[-1], request.url)
         else:
             logger.warning("Refused a request off the site: %s", request.url)

@@ -13,29 +13,21 @@ Counted: ``herald/redirects/<status>``.
 from __future__ import annotations
 
 from scrapy import Request, Spider
-from scrapy.crawler import Crawler
 from scrapy.http import Response
 
+from herald_spider.component import CrawlerComponent
 from herald_spider.middlewares import ARTICLE_ID, LEGACY_ID
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 
 
-class ArticleRedirectMiddleware:
-    def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> ArticleRedirectMiddleware:
-        return cls(crawler)
-
+class ArticleRedirectMiddleware(CrawlerComponent):
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
     ) -> Response:
         if response.status not in _REDIRECTS or b"Location" not in response.headers:
             return response
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(f"herald/redirects/{response.status}")
+        self._inc(f"herald/redirects/{response.status}")
         if request.meta.get(ARTICLE_ID) or request.meta.get(LEGACY_ID):
             request.dont_filter = True
         return response

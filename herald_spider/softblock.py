@@ -18,6 +18,8 @@ from scrapy.exceptions import IgnoreRequest
 from scrapy.http import Response, TextResponse
 from scrapy.utils.defer import deferred_from_coro
 
+from herald_spider.component import CrawlerComponent
+
 logger = logging.getLogger(__name__)
 
 FINISH_REASON = "soft_blocked"
@@ -71,17 +73,13 @@ def challenge_kind(html: str) -> str | None:
     return next((f"marker: {marker}" for marker in _CHALLENGE_MARKERS if marker in head), None)
 
 
-class SoftBlockMiddleware:
+class SoftBlockMiddleware(CrawlerComponent):
     """Downloader middleware that turns challenge pages served as 200 into counted failures."""
 
     def __init__(self, crawler: Crawler) -> None:
-        self.crawler = crawler
+        super().__init__(crawler)
         self.limit = crawler.settings.getint("HERALD_SOFTBLOCK_LIMIT", 10)
         self.in_a_row = 0
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> SoftBlockMiddleware:
-        return cls(crawler)
 
     def process_response(
         self, request: Request, response: Response, spider: Spider | None = None
@@ -93,8 +91,7 @@ class SoftBlockMiddleware:
             self.in_a_row = 0
             return response
         self.in_a_row += 1
-        assert self.crawler.stats is not None
-        self.crawler.stats.inc_value("herald/soft_blocked")
+        self._inc("herald/soft_blocked")
         logger.warning("Soft block (challenge page served as 200, %s): %s", kind, request.url)
         if self.limit and self.in_a_row == self.limit:
             logger.error(
