@@ -307,7 +307,7 @@ _PREMIUM_LABELS = ", ".join(css.PREMIUM_HEADER[1:])
 
 
 def _premium_label_in_header(response: TextResponse) -> bool:
-    if not fastcss.may_match(response.text, _PREMIUM_LABELS):  # no label anywhere: none in a header
+    if not fastcss.may_match(response, _PREMIUM_LABELS):  # no label anywhere: none in a header
         return False
     return any(fastcss.select(header, _PREMIUM_LABELS) for header in fastcss.elements(response, css.HEADER))
 
@@ -506,10 +506,9 @@ def _block_tests() -> dict[str, list[tuple[int, str, str | None]]]:
 
 
 _BLOCK_TESTS = _block_tests()
-_PARENT_OF_UI = etree.XPath("//*[@data-test-ui = $value]/..")
 
 
-def _anchor_kinds(root: Any, text: str) -> dict[Any, str]:
+def _anchor_kinds(response: TextResponse, root: Any) -> dict[Any, str]:
     """The kind of each anchor inside a link block. One walk over the block tags finds the
     blocks (a page-wide XPath per kind cost more than the rest of ``page_links``)."""
     blocks: list[list[Any]] = [[] for _ in css.LINK_BLOCKS]
@@ -519,8 +518,9 @@ def _anchor_kinds(root: Any, text: str) -> dict[Any, str]:
             if ui == value or (word is not None and word in classes):
                 blocks[position].append(el)
     for position, (_, tag, value, _) in enumerate(css.LINK_BLOCKS):
-        if tag is None and value in text:
-            blocks[position] = _PARENT_OF_UI(root, value=value)
+        if tag is None:
+            found = fastcss.elements(response, f'[data-test-ui="{value}"]')
+            blocks[position] = [parent for el in found if (parent := el.getparent()) is not None]
     kinds: dict[Any, str] = {}
     for (kind, *_), found in zip(css.LINK_BLOCKS, blocks, strict=True):
         for block in found:
@@ -567,7 +567,7 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
     root = response.selector.root
     if not isinstance(root, etree._Element):
         return []
-    kinds = _anchor_kinds(root, response.text)
+    kinds = _anchor_kinds(response, root)
     base = response.url
     parts = urlsplit(base)
     origin = f"{parts.scheme}://{parts.netloc}/"

@@ -7,7 +7,11 @@ eras the page does not use. An element with ``data-test-ui="author"`` or class
 written as that attribute's value, see :func:`attribute_written`), so each alternative of a
 query runs only when the source has every word it names: a substring search, far cheaper
 than the walk. The alternatives left run as one XPath, compiled once (parsel compiles
-again on every call). ``tests/test_fastcss.py`` checks every selector of the project
+again on every call). A tagless ``[data-test-ui="author"]`` tests its predicate on every
+element of the page; it runs instead on the tags the source writes that attribute on, and
+is trusted only when it finds as many elements as the source writes (the one assumption:
+such a value is written literally, not with character references). What the source says
+is learnt once per page. ``tests/test_fastcss.py`` checks every selector of the project
 against ``response.css`` on every saved page.
 """
 
@@ -15,6 +19,8 @@ from __future__ import annotations
 
 import functools
 import re
+import weakref
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,18 +55,30 @@ def _words(tree: Any, found: set[str], attributes: set[tuple[str, str]]) -> None
         _words(tree.selector, found, attributes)
 
 
+#: the first step cssselect writes for a tagless ``[data-test-ui="value"]``
+_TAGLESS_UI = re.compile(r"^descendant-or-self::\*\[@data-test-ui = '([^']+)'\]")
+#: an element name as HTML writes it after ``<``, and what may follow it
+_TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?=[\s/])")
+
+
 @dataclass(frozen=True)
 class _Alternative:
     """One comma-separated alternative of a query: what a page's source must have for it to
-    match anything, and its XPath."""
+    match anything, and its XPath.
+
+    ``ui`` is set when the alternative starts with a tagless ``[data-test-ui="ui"]``; ``tail``
+    is the rest of its XPath after that first step.
+    """
 
     words: frozenset[str]
     attributes: frozenset[tuple[str, str]]
     xpath: str
+    ui: str | None = None
+    tail: str = ""
 
-    def possible(self, text: str) -> bool:
-        return all(word in text for word in self.words) and all(
-            attribute_written(text, name, value) for name, value in self.attributes
+    def possible(self, page: _Page) -> bool:
+        return all(page.has(word) for word in self.words) and all(
+            page.written(name, value) for name, value in self.attributes
         )
 
 
@@ -78,7 +96,9 @@ def _alternatives(query: str) -> tuple[_Alternative, ...]:
         attributes: set[tuple[str, str]] = set()
         _words(selector.parsed_tree, words, attributes)
         xpath = translator.selector_to_xpath(selector, translate_pseudo_elements=True)
-        found.append(_Alternative(frozenset(words), frozenset(attributes), xpath))
+        tagless = _TAGLESS_UI.match(xpath)
+        ui, tail = (tagless.group(1), xpath[tagless.end() :]) if tagless else (None, "")
+        found.append(_Alternative(frozenset(words), frozenset(attributes), xpath, ui, tail))
     return tuple(found)
 
 
@@ -88,14 +108,13 @@ def _skip_space_back(text: str, end: int) -> int:
     return end
 
 
-def attribute_written(text: str, name: str, value: str) -> bool:
-    """Whether ``text`` writes ``name="value"`` as HTML may: the name in any case, the value
-    quoted or not, spaces around ``=`` or not. Looks for the value first (a fast search).
+def attribute_positions(text: str, name: str, value: str) -> Iterator[int]:
+    """Where ``text`` writes ``name="value"`` as HTML may (the name in any case, the value
+    quoted or not, spaces around ``=`` or not): the start of each such name. Looks for the
+    value first (a fast search).
 
-    >>> attribute_written("<a DATA-TEST-UI = 'x'>", "data-test-ui", "x")
-    True
-    >>> attribute_written('<a data-test-ui="x-y" title="x">', "data-test-ui", "x")
-    False
+    >>> list(attribute_positions("<a DATA-TEST-UI = 'x'><b data-test-ui=x>", "data-test-ui", "x"))
+    [3, 25]
     """
     start = text.find(value)
     while start != -1:
@@ -110,27 +129,104 @@ def attribute_written(text: str, name: str, value: str) -> bool:
             if before and text[before - 1] == "=":
                 before = _skip_space_back(text, before - 1)
                 if text[max(0, before - len(name)) : before].lower() == name:
-                    return True
+                    yield before - len(name)
         start = text.find(value, start + 1)
-    return False
 
 
-def may_match(text: str, query: str) -> bool:
-    """False only when no alternative of ``query`` can match a page with this source.
+def attribute_written(text: str, name: str, value: str) -> bool:
+    """Whether ``text`` writes ``name="value"`` anywhere (see :func:`attribute_positions`).
 
-    >>> may_match('<div data-test-ui="author--link">', '[data-test-ui="author"]')
+    >>> attribute_written("<a DATA-TEST-UI = 'x'>", "data-test-ui", "x")
+    True
+    >>> attribute_written('<a data-test-ui="x-y" title="x">', "data-test-ui", "x")
     False
-    >>> may_match("<div DATA-TEST-UI = 'author'>", '[data-test-ui="author"]')
+    """
+    return next(attribute_positions(text, name, value), None) is not None
+
+
+def written_tags(text: str, name: str, value: str) -> tuple[list[str], int] | None:
+    """(the element names ``name="value"`` seems written on, sorted; how many times it is
+    written), each name read from the ``<`` before the attribute; None when one can't be.
+
+    A guess, for :meth:`_Page.ui_elements` to check: a ``<`` inside an earlier attribute
+    value misleads it, and the source of a script or a comment counts.
+
+    >>> written_tags('<DIV data-test-ui="x"><h2 data-test-ui=x><i data-test-ui=x>', "data-test-ui", "x")
+    (['div', 'h2', 'i'], 3)
+    >>> written_tags('<div data-test-ui="x"> <data-test-ui="x">', "data-test-ui", "x") is None
     True
     """
-    return any(alternative.possible(text) for alternative in _alternatives(query))
+    tags: set[str] = set()
+    count = 0
+    for position in attribute_positions(text, name, value):
+        opening = text.rfind("<", 0, position)
+        tag = _TAG_NAME.match(text, opening + 1) if opening != -1 else None
+        if tag is None:
+            return None
+        tags.add(tag.group().lower())
+        count += 1
+    return sorted(tags), count
 
 
-def _live(text: str, query: str) -> etree.XPath | None:
-    """The alternatives of ``query`` the page's source allows, as one XPath compiled once
-    (each alternative is a walk over the whole page); None when it allows none."""
-    live = [alternative.xpath for alternative in _alternatives(query) if alternative.possible(text)]
-    return _compiled_xpath(" | ".join(live)) if live else None
+class _Page:
+    """What the lookups learn about one page's source, kept while its response lives."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self._has: dict[str, bool] = {}
+        self._written: dict[tuple[str, str], bool] = {}
+        self._ui: dict[str, list[Any] | None] = {}
+
+    def has(self, word: str) -> bool:
+        found = self._has.get(word)
+        if found is None:
+            found = self._has[word] = word in self.text
+        return found
+
+    def written(self, name: str, value: str) -> bool:
+        found = self._written.get((name, value))
+        if found is None:
+            found = self._written[name, value] = attribute_written(self.text, name, value)
+        return found
+
+    def ui_elements(self, root: Any, value: str) -> list[Any] | None:
+        """The elements whose ``data-test-ui`` is ``value``, in document order, found by a walk
+        that tests only the tags the source writes that attribute on (testing a predicate on
+        every element costs about three walks that test it on one tag's elements); None
+        when that can't be trusted: the tags can't be read, or fewer elements are found than
+        the source writes (a tag misread, or the value written in a script or comment)."""
+        if value not in self._ui:
+            written = written_tags(self.text, "data-test-ui", value)
+            found: list[Any] | None = None
+            if written is not None:
+                tags, count = written
+                xpath = " | ".join(f"descendant-or-self::{tag}[@data-test-ui = '{value}']" for tag in tags)
+                found = list(_compiled_xpath(xpath)(root)) if tags else []
+                found = found if len(found) == count else None
+            self._ui[value] = found
+        return self._ui[value]
+
+
+_PAGES: weakref.WeakKeyDictionary[TextResponse, _Page] = weakref.WeakKeyDictionary()
+
+
+def _page(response: TextResponse) -> _Page:
+    page = _PAGES.get(response)
+    if page is None:
+        page = _PAGES[response] = _Page(response.text)
+    return page
+
+
+def may_match(response: TextResponse, query: str) -> bool:
+    """False only when no alternative of ``query`` can match a page with this source.
+
+    >>> from scrapy.http import HtmlResponse
+    >>> page = HtmlResponse("https://example.org/", body=b'<div data-test-ui="author--link">')
+    >>> may_match(page, '[data-test-ui="author"]'), may_match(page, '[data-test-ui="author--link"]')
+    (False, True)
+    """
+    page = _page(response)
+    return any(alternative.possible(page) for alternative in _alternatives(query))
 
 
 @functools.lru_cache(maxsize=512)
@@ -157,10 +253,36 @@ def text(node: Any) -> str:
 
 
 def elements(response: TextResponse, query: str) -> list[Any]:
-    """``response.css(query)`` as lxml elements, for the alternatives the page can match."""
+    """``response.css(query)`` as lxml elements (or strings, for ``::text`` and ``::attr()``).
+
+    Only the alternatives the page's source allows run, as one XPath compiled once (each
+    alternative is a walk over the whole page). A tagless ``[data-test-ui="..."]`` first step
+    is answered by :meth:`_Page.ui_elements` when that can be trusted.
+    """
     root = response.selector.root
-    xpath = _live(response.text, query) if isinstance(root, etree._Element) else None
-    return list(xpath(root)) if xpath is not None else []
+    if not isinstance(root, etree._Element):
+        return []
+    page = _page(response)
+    live = [alternative for alternative in _alternatives(query) if alternative.possible(page)]
+    xpaths: list[str] = []
+    found: list[list[Any]] = []
+    for alternative in live:
+        known = page.ui_elements(root, alternative.ui) if alternative.ui is not None else None
+        if known is None or (len(known) > 1 and alternative.tail):  # the relative parts may interleave
+            xpaths.append(alternative.xpath)
+        elif known:
+            found.append(
+                list(known)  # a copy: the page keeps its own
+                if not alternative.tail
+                else list(_compiled_xpath("self::*" + alternative.tail)(known[0]))
+            )
+    found = [results for results in found if results]
+    if not found:
+        return list(_compiled_xpath(" | ".join(xpaths))(root)) if xpaths else []
+    if len(found) == 1 and not xpaths:
+        return found[0]
+    # Results of several alternatives, in document order: one walk over them all.
+    return list(_compiled_xpath(" | ".join(alternative.xpath for alternative in live))(root))
 
 
 def strings(response: TextResponse, query: str) -> list[str]:

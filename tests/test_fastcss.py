@@ -48,6 +48,18 @@ TRICKY = [
     <time data-test-ui="meta-data__time-stamp" datetime="2022-01-13T08:32:00Z">13 Jan</time>
     <a class="article__subkicker" href="/world/europe/">Europe</a></body></html>""",
     b"<html><body><p>no head, no sections</p></body></html>",
+    # tagless data-test-ui lookups: values inside a script, a comment and another attribute;
+    # a "<" in an earlier attribute value; upper-case tags; nested and repeated blocks
+    b"""<html><body><script>var s = '<div data-test-ui="author">';</script>
+    <!-- <span data-test-ui="author-read-time">3 mins</span> -->
+    <div title="a<b c" data-test-ui="author-read-time">5 mins to read</div>
+    <SPAN Data-Test-UI = author-read-time>6 mins</SPAN><i title='data-test-ui="author"'>x</i>
+    <div data-test-ui="article__credits"><p>One</p><div data-test-ui="article__credits"><p>Two</p>
+    </div><p>Three</p></div><section data-test-ui="author"><div data-test-ui="author">in</div></section>
+    <aside><h2 data-test-ui="article-sidebar__section-LatestFrom">Latest</h2><a href="/a/">a</a></aside>
+    <p data-test-ui="distributor--name">AP</p><span class="author__distributor">Reuters</span>
+    <header data-test-ui="article__header"><span class="article__premium-label">P</span></header>
+    </body></html>""",
 ]
 
 
@@ -109,3 +121,18 @@ def test_relative_lookups_same_as_parsel(block_query: str, responses: list[HtmlR
             for query in inner:
                 assert fastcss.select(block.root, query) == [s.root for s in block.css(query)]
             assert fastcss.text(block.root) == " ".join(block.css("::text").getall())
+
+
+def test_tagless_lookups_narrowed_only_when_sure() -> None:
+    """A tagless ``[data-test-ui]`` lookup tests only the tags the source writes it on, and
+    only when the walk finds as many elements as the source writes."""
+
+    def narrowed(body: bytes, value: str) -> list[str] | None:
+        response = HtmlResponse(url="https://www.nzherald.co.nz/world/", body=body)
+        found = fastcss._page(response).ui_elements(response.selector.root, value)
+        return None if found is None else [el.tag for el in found]
+
+    assert narrowed(b'<div data-test-ui="x"><H2 data-test-ui=x>a</H2></div>', "x") == ["div", "h2"]
+    assert narrowed(b'<div data-test-ui="y">', "x") == []
+    assert narrowed(b"<script>'<b data-test-ui=\"x\">'</script><p data-test-ui='x'>", "x") is None
+    assert narrowed(b'<div title="a<b c" data-test-ui="x">', "x") is None
