@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from herald_spider.schema import ARTICLES, to_table
+from herald_spider.schema import ARTICLES
 from herald_spider.tables import fsync_dir
 
 ARTICLES_DIR = "articles"
@@ -86,9 +86,10 @@ def read_articles(dataset_dir: Path, columns: Iterable[str] | None = None) -> pa
 class RowBuffer:
     """Rows bound for one table: held as Arrow chunks, written as one file per batch.
 
-    Python dicts cost several times their Arrow size, so every ``chunk_rows`` rows move into
-    Arrow; a file ``part-<crawl_id>-<seq>.parquet`` is written every ``batch_rows`` rows and
-    on :meth:`flush`, so a long crawl holds at most one batch.
+    Python objects cost several times their Arrow size, so every ``chunk_rows`` rows move
+    into Arrow; a file ``part-<crawl_id>-<seq>.parquet`` is written every ``batch_rows`` rows
+    and on :meth:`flush`, so a long crawl holds at most one batch. Rows are held as columns
+    until then: one list per column, not one dict per row.
     """
 
     def __init__(
@@ -99,7 +100,8 @@ class RowBuffer:
         self.crawl_id = crawl_id
         self.batch_rows = max(1, batch_rows)
         self.chunk_rows = max(1, min(chunk_rows, self.batch_rows))
-        self.rows: list[Mapping[str, Any]] = []
+        self.columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+        self.pending = 0  # rows in self.columns
         self.chunks: list[pa.Table] = []
         self.buffered = 0
         self.sequence = 0
@@ -108,21 +110,47 @@ class RowBuffer:
         return self.buffered
 
     def append(self, row: Mapping[str, Any]) -> tuple[Path, int] | None:
-        """Buffer a row; when a batch is full, write it and return (file, rows)."""
-        self.rows.append(row)
-        self.buffered += 1
-        if len(self.rows) >= self.chunk_rows:
-            self.chunks.append(to_table(self.rows, self.schema))
-            self.rows = []
+        """Buffer a row (keys not in the schema are ignored); when a batch is full, write it
+        and return (file, rows)."""
+        for name, column in self.columns.items():
+            column.append(row.get(name))
+        return self._added(1)
+
+    def extend(self, rows: int, columns: Mapping[str, list[Any]]) -> list[tuple[Path, int]]:
+        """Buffer ``rows`` rows given as columns (a column left out is null); return the
+        batches this wrote, as :meth:`append` does."""
+        written = []
+        start = 0
+        while start < rows:
+            take = min(rows - start, self.batch_rows - self.buffered)
+            for name, column in self.columns.items():
+                values = columns.get(name)
+                column.extend(values[start : start + take] if values is not None else [None] * take)
+            start += take
+            if (batch := self._added(take)) is not None:
+                written.append(batch)
+        return written
+
+    def _added(self, rows: int) -> tuple[Path, int] | None:
+        self.pending += rows
+        self.buffered += rows
+        if self.pending >= self.chunk_rows:
+            self._to_arrow()
         return self.flush() if self.buffered >= self.batch_rows else None
+
+    def _to_arrow(self) -> None:
+        self.chunks.append(pa.Table.from_pydict(self.columns, schema=self.schema))
+        self.columns = {name: [] for name in self.schema.names}
+        self.pending = 0
 
     def flush(self) -> tuple[Path, int] | None:
         """Write what is buffered as one file; None when nothing is."""
         if not self.buffered:
             return None
-        tables = [*self.chunks, to_table(self.rows, self.schema)] if self.rows else self.chunks
-        table = pa.concat_tables(tables) if len(tables) > 1 else tables[0]
+        if self.pending:
+            self._to_arrow()
+        table = pa.concat_tables(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
         self.sequence += 1
         path = write_table(self.table_dir, table, f"part-{self.crawl_id}-{self.sequence:05d}")
-        self.rows, self.chunks, self.buffered = [], [], 0
+        self.chunks, self.buffered = [], 0
         return path, table.num_rows

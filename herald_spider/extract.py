@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urljoin, urlsplit
 
 from lxml import etree
@@ -486,8 +486,7 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
 # --- links ----------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class PageLink:
+class PageLink(NamedTuple):
     """A link to an article or a section listing, with the page block it sits in."""
 
     url: str
@@ -529,32 +528,18 @@ def _anchor_kinds(response: TextResponse, root: Any) -> dict[Any, str]:
     return kinds
 
 
-def _anchors(root: Any) -> Iterator[Any]:
-    for anchor in root.iter("a"):
-        if anchor.get("href") and "sponsored" not in (anchor.get("rel") or "").lower().split():
-            yield anchor
-
-
-def _link_target(url: str) -> tuple[str | None, str | None, str | None]:
-    """(canonical article URL, article ID, section path) of an absolute URL."""
-    article_url = urls.canonical_article_url(url)
-    if article_url:
-        return article_url, urls.article_id(article_url), None
-    return None, None, urls.section_path(url)
-
-
 @functools.lru_cache(maxsize=512)
 def _site_link_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
     # Menus, footers and "latest" blocks repeat on every page: classify each such href once.
     # A few hundred entries hold them; more would only keep one-off article links (memory).
-    return _link_target(urljoin(origin, href))
+    return urls.link_target(urljoin(origin, href))
 
 
 def _resolve(base: str, origin: str, href: str) -> tuple[str | None, str | None, str | None]:
     # An absolute URL or an absolute path joins the same against any page of the same origin.
     if href.startswith(("/", "https://", "http://")):
         return _site_link_target(origin, href)
-    return _link_target(urljoin(base, href))
+    return urls.link_target(urljoin(base, href))
 
 
 def page_links(response: TextResponse, default_kind: str = "other") -> list[PageLink]:
@@ -574,8 +559,12 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
     seen: set[str] = set()
     by_article: dict[str, PageLink] = {}
     sections: dict[str, PageLink] = {}
-    for anchor in _anchors(root):
-        href = anchor.get("href").strip()
+    for anchor in root.iter("a"):
+        href = anchor.get("href")
+        rel = anchor.get("rel")
+        if not href or (rel and "sponsored" in rel.lower().split()):
+            continue
+        href = href.strip()
         if href in seen:  # the first occurrence decides, as below
             continue
         seen.add(href)

@@ -56,16 +56,17 @@ class LinkRecorderMiddleware:
     def record(self, response: Response) -> None:
         links: list[PageLink] = response.meta.pop(PAGE_LINKS, None) or []
         seen_at = datetime.now(UTC).replace(microsecond=0)
-        for link in links:
-            self.buffer.append(
-                {
-                    "from_url": response.url,
-                    "to_url": link.url,
-                    "kind": link.kind,
-                    "seen_at": seen_at,
-                    "crawl_id": self.store.crawl_id,
-                }
-            )
+        rows = len(links)
+        self.buffer.extend(
+            rows,
+            {
+                "from_url": [response.url] * rows,
+                "to_url": [link.url for link in links],
+                "kind": [link.kind for link in links],
+                "seen_at": [seen_at] * rows,
+                "crawl_id": [self.store.crawl_id] * rows,
+            },
+        )
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("herald/links_seen", len(links))
 

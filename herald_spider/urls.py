@@ -82,23 +82,13 @@ def _segments(path: str) -> list[str] | None:
     return segments
 
 
-def article_id(url: str) -> str | None:
-    """The 26-character article ID of an NZ Herald article URL, else None.
-
-    >>> article_id("https://www.nzherald.co.nz/world/some-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/?ref=x")
-    'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-    >>> article_id("https://www.nzherald.co.nz/world/some-story/premium/ABCDEFGHIJKLMNOPQRSTUVWXYZ")
-    'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
-    >>> article_id("https://www.nzherald.co.nz/world/video/clip/ABCDEFGHIJKLMNOPQRSTUVWXYZ/") is None
-    True
-    >>> article_id("https://www.nzherald.co.nz/author/jane-doe/") is None
-    True
-    """
+def _site_segments(url: str) -> list[str] | None:
     path = _site_path(url)
-    if path is None:
-        return None
-    segments = _segments(path)
-    if not segments or len(segments) < 3:
+    return _segments(path) if path is not None else None
+
+
+def _article_id_in(segments: list[str]) -> str | None:
+    if len(segments) < 3:
         return None
     *head, last = segments
     if not ARTICLE_ID.match(last):
@@ -112,6 +102,30 @@ def article_id(url: str) -> str | None:
     return last
 
 
+def _section_in(segments: list[str]) -> str | None:
+    if not all(SLUG.match(s) for s in segments):
+        return None
+    if any(s in EXCLUDED_SEGMENTS or s == "premium" for s in segments):
+        return None
+    return "/".join(segments)
+
+
+def article_id(url: str) -> str | None:
+    """The 26-character article ID of an NZ Herald article URL, else None.
+
+    >>> article_id("https://www.nzherald.co.nz/world/some-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/?ref=x")
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    >>> article_id("https://www.nzherald.co.nz/world/some-story/premium/ABCDEFGHIJKLMNOPQRSTUVWXYZ")
+    'ABCDEFGHIJKLMNOPQRSTUVWXYZ'
+    >>> article_id("https://www.nzherald.co.nz/world/video/clip/ABCDEFGHIJKLMNOPQRSTUVWXYZ/") is None
+    True
+    >>> article_id("https://www.nzherald.co.nz/author/jane-doe/") is None
+    True
+    """
+    segments = _site_segments(url)
+    return _article_id_in(segments) if segments else None
+
+
 def canonical_article_url(url: str) -> str | None:
     """The canonical form of an article URL: https, www host, no query or fragment, trailing slash.
 
@@ -122,11 +136,7 @@ def canonical_article_url(url: str) -> str | None:
     >>> canonical_article_url("https://www.nzherald.co.nz/world/topic/") is None
     True
     """
-    if article_id(url) is None:
-        return None
-    path = _site_path(url)
-    assert path is not None
-    return SITE_ROOT + "/".join(s for s in path.split("/") if s) + "/"
+    return link_target(url)[0]
 
 
 def section_path(url: str) -> str | None:
@@ -143,15 +153,26 @@ def section_path(url: str) -> str | None:
     >>> section_path("https://www.nzherald.co.nz/") is None
     True
     """
-    path = _site_path(url)
-    if path is None:
-        return None
-    segments = _segments(path)
-    if not segments or not all(SLUG.match(s) for s in segments):
-        return None
-    if any(s in EXCLUDED_SEGMENTS or s == "premium" for s in segments):
-        return None
-    return "/".join(segments)
+    segments = _site_segments(url)
+    return _section_in(segments) if segments else None
+
+
+def link_target(url: str) -> tuple[str | None, str | None, str | None]:
+    """(canonical article URL, article ID, section path) of a URL, reading it once: either
+    the first two or the last, or nothing for a URL that is neither.
+
+    >>> link_target("http://nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ?ref=x")[:2]
+    ('https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/', 'ABCDEFGHIJKLMNOPQRSTUVWXYZ')
+    >>> link_target("https://www.nzherald.co.nz/world/asia/#top")
+    (None, None, 'world/asia')
+    """
+    segments = _site_segments(url)
+    if not segments:
+        return None, None, None
+    key = _article_id_in(segments)
+    if key is not None:
+        return SITE_ROOT + "/".join(segments) + "/", key, None
+    return None, None, _section_in(segments)
 
 
 def section_url(path: str) -> str:
