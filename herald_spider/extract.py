@@ -147,7 +147,9 @@ class Extracted:
 # --- fields ---------------------------------------------------------------------------
 
 
-def _canonical_url(page: PageData) -> str | None:
+def _canonical_url(page: PageData) -> tuple[str | None, str | None]:
+    """(the article's canonical URL, its ID), from the first candidate of the requested
+    article (any, when the request was for no article URL)."""
     response = page.response
     candidates: tuple[Callable[[], str | None], ...] = (
         lambda: page.string(css.CANONICAL),
@@ -159,10 +161,10 @@ def _canonical_url(page: PageData) -> str | None:
     for candidate in (source() for source in candidates):
         if not candidate:
             continue
-        url = urls.canonical_article_url(urljoin(urls.SITE_ROOT, candidate.strip()))
-        if url and (request_id is None or urls.article_id(url) == request_id):
-            return url
-    return None
+        url, key, _ = urls.link_target(urljoin(urls.SITE_ROOT, candidate.strip()))
+        if url and (request_id is None or key == request_id):
+            return url, key
+    return None, None
 
 
 def _ld_people(ld: dict[str, Any]) -> tuple[list[str], list[str]]:
@@ -415,11 +417,11 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     page = PageData.of(response)
     problems = list(page.problems)
     loader = ArticleLoader(response=response, selector=response.selector)  # the tree parsed once
-    url = _canonical_url(page)
+    url, article_id = _canonical_url(page)
     fusion, ld = page.fusion, page.article_ld
 
     loader.add_value("url", url)
-    loader.add_value("article_id", urls.article_id(url) if url else None)
+    loader.add_value("article_id", article_id)
 
     def headline() -> str | None:
         found = page.first(*css.HEADLINE)

@@ -77,8 +77,15 @@ class _Alternative:
     tail: str = ""
 
     def possible(self, page: _Page) -> bool:
-        return all(page.has(word) for word in self.words) and all(
-            page.written(name, value) for name, value in self.attributes
+        # A tagless data-test-ui step checks how its value is written in _Page.ui_elements.
+        return page.has_all(self.words) and (self.ui is not None or page.written_all(self.attributes))
+
+    def narrowed(self, found: list[Any]) -> str:
+        """The XPath, its tagless first step narrowed to the tags of ``found``, the elements
+        :meth:`_Page.ui_elements` found for it."""
+        tags = sorted({el.tag for el in found})
+        return " | ".join(
+            f"descendant-or-self::{tag}[@data-test-ui = '{self.ui}']{self.tail}" for tag in tags
         )
 
 
@@ -177,17 +184,25 @@ class _Page:
         self._written: dict[tuple[str, str], bool] = {}
         self._ui: dict[str, list[Any] | None] = {}
 
-    def has(self, word: str) -> bool:
-        found = self._has.get(word)
-        if found is None:
-            found = self._has[word] = word in self.text
-        return found
+    def has_all(self, words: frozenset[str]) -> bool:
+        known = self._has
+        for word in words:
+            found = known.get(word)
+            if found is None:
+                found = known[word] = word in self.text
+            if not found:
+                return False
+        return True
 
-    def written(self, name: str, value: str) -> bool:
-        found = self._written.get((name, value))
-        if found is None:
-            found = self._written[name, value] = attribute_written(self.text, name, value)
-        return found
+    def written_all(self, attributes: frozenset[tuple[str, str]]) -> bool:
+        known = self._written
+        for name, value in attributes:
+            found = known.get((name, value))
+            if found is None:
+                found = known[name, value] = attribute_written(self.text, name, value)
+            if not found:
+                return False
+        return True
 
     def ui_elements(self, root: Any, value: str) -> list[Any] | None:
         """The elements whose ``data-test-ui`` is ``value``, in document order, found by a walk
@@ -226,7 +241,7 @@ def may_match(response: TextResponse, query: str) -> bool:
     (False, True)
     """
     page = _page(response)
-    return any(alternative.possible(page) for alternative in _alternatives(query))
+    return any(a.possible(page) and page.written_all(a.attributes) for a in _alternatives(query))
 
 
 @functools.lru_cache(maxsize=512)
@@ -264,25 +279,24 @@ def elements(response: TextResponse, query: str) -> list[Any]:
         return []
     page = _page(response)
     live = [alternative for alternative in _alternatives(query) if alternative.possible(page)]
-    xpaths: list[str] = []
-    found: list[list[Any]] = []
+    # Per alternative that can find anything: its XPath (narrowed when it can be), and its
+    # results when they are known without a walk over the page.
+    parts: list[tuple[str, list[Any] | None]] = []
     for alternative in live:
         known = page.ui_elements(root, alternative.ui) if alternative.ui is not None else None
-        if known is None or (len(known) > 1 and alternative.tail):  # the relative parts may interleave
-            xpaths.append(alternative.xpath)
+        if known is None:
+            parts.append((alternative.xpath, None))
         elif known:
-            found.append(
-                list(known)  # a copy: the page keeps its own
-                if not alternative.tail
-                else list(_compiled_xpath("self::*" + alternative.tail)(known[0]))
-            )
-    found = [results for results in found if results]
-    if not found:
-        return list(_compiled_xpath(" | ".join(xpaths))(root)) if xpaths else []
-    if len(found) == 1 and not xpaths:
-        return found[0]
+            results = list(known)  # a copy: the page keeps its own
+            if alternative.tail:  # below several elements, results may interleave: walk
+                tail = _compiled_xpath("self::*" + alternative.tail)
+                results = list(tail(known[0])) if len(known) == 1 else None  # type: ignore[assignment]
+            if results != []:
+                parts.append((alternative.narrowed(known), results))
+    if len(parts) == 1 and parts[0][1] is not None:
+        return parts[0][1]
     # Results of several alternatives, in document order: one walk over them all.
-    return list(_compiled_xpath(" | ".join(alternative.xpath for alternative in live))(root))
+    return list(_compiled_xpath(" | ".join(xpath for xpath, _ in parts))(root)) if parts else []
 
 
 def strings(response: TextResponse, query: str) -> list[str]:
