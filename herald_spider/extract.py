@@ -530,18 +530,14 @@ def _anchor_kinds(response: TextResponse, root: Any) -> dict[Any, str]:
     return kinds
 
 
+_ABSOLUTE = ("/", "https://", "http://")
+
+
 @functools.lru_cache(maxsize=512)
 def _site_link_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
     # Menus, footers and "latest" blocks repeat on every page: classify each such href once.
     # A few hundred entries hold them; more would only keep one-off article links (memory).
     return urls.link_target(urljoin(origin, href))
-
-
-def _resolve(base: str, origin: str, href: str) -> tuple[str | None, str | None, str | None]:
-    # An absolute URL or an absolute path joins the same against any page of the same origin.
-    if href.startswith(("/", "https://", "http://")):
-        return _site_link_target(origin, href)
-    return urls.link_target(urljoin(base, href))
 
 
 def page_links(response: TextResponse, default_kind: str = "other") -> list[PageLink]:
@@ -571,7 +567,11 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
             continue
         seen.add(href)
         kind = kinds.get(anchor, default_kind)
-        article_url, key, path = _resolve(base, origin, href)
+        # An absolute URL or an absolute path joins the same against any page of the same origin.
+        if href.startswith(_ABSOLUTE):
+            article_url, key, path = _site_link_target(origin, href)
+        else:
+            article_url, key, path = urls.link_target(urljoin(base, href))
         if article_url:
             assert key is not None
             known = by_article.get(key)

@@ -7,12 +7,12 @@ eras the page does not use. An element with ``data-test-ui="author"`` or class
 written as that attribute's value, see :func:`attribute_written`), so each alternative of a
 query runs only when the source has every word it names: a substring search, far cheaper
 than the walk. The alternatives left run as one XPath, compiled once (parsel compiles
-again on every call). A tagless ``[data-test-ui="author"]`` tests its predicate on every
-element of the page; it runs instead on the tags the source writes that attribute on, and
-is trusted only when it finds as many elements as the source writes (the one assumption:
-such a value is written literally, not with character references). What the source says
-is learnt once per page. ``tests/test_fastcss.py`` checks every selector of the project
-against ``response.css`` on every saved page.
+again on every call). A tagless ``[data-test-ui="author"]`` or ``.author`` tests its
+predicate on every element of the page; it runs instead on the tags the source writes that
+value on, and is trusted only when it finds as many elements as the source writes it (the
+one assumption: such a value is written literally, not with character references). What
+the source says is learnt once per page. ``tests/test_fastcss.py`` checks every selector
+of the project against ``response.css`` on every saved page.
 """
 
 from __future__ import annotations
@@ -55,8 +55,11 @@ def _words(tree: Any, found: set[str], attributes: set[tuple[str, str]]) -> None
         _words(tree.selector, found, attributes)
 
 
-#: the first step cssselect writes for a tagless ``[data-test-ui="value"]``
-_TAGLESS_UI = re.compile(r"^descendant-or-self::\*\[@data-test-ui = '([^']+)'\]")
+#: the first step cssselect writes for a tagless ``[data-test-ui="value"]`` or ``.value``
+_TAGLESS_STEP = re.compile(
+    r"^descendant-or-self::\*(\[@data-test-ui = '([^']+)'\]|\[@class and contains\(@class, '([^' ]+)'\)"
+    r" and contains\(concat\(' ', normalize-space\(@class\), ' '\), ' \3 '\)\])"
+)
 #: an element name as HTML writes it after ``<``, and what may follow it
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?=[\s/])")
 
@@ -66,26 +69,28 @@ class _Alternative:
     """One comma-separated alternative of a query: what a page's source must have for it to
     match anything, and its XPath.
 
-    ``ui`` is set when the alternative starts with a tagless ``[data-test-ui="ui"]``; ``tail``
+    ``step`` is set when the alternative starts with a tagless ``[data-test-ui="value"]`` or
+    ``.value``: (``"data-test-ui"`` or ``"class"``, the value, the step's predicate); ``tail``
     is the rest of its XPath after that first step.
     """
 
     words: frozenset[str]
     attributes: frozenset[tuple[str, str]]
     xpath: str
-    ui: str | None = None
+    step: tuple[str, str, str] | None = None
     tail: str = ""
 
     def possible(self, page: _Page) -> bool:
-        # A tagless data-test-ui step checks how its value is written in _Page.ui_elements.
-        return page.has_all(self.words) and (self.ui is not None or page.written_all(self.attributes))
+        # A tagless first step checks how its value is written in _Page.step_elements.
+        return page.has_all(self.words) and (self.step is not None or page.written_all(self.attributes))
 
     def narrowed(self, found: list[Any]) -> str:
         """The XPath, its tagless first step narrowed to the tags of ``found``, the elements
-        :meth:`_Page.ui_elements` found for it."""
-        tags = sorted({el.tag for el in found})
+        :meth:`_Page.step_elements` found for it."""
+        assert self.step is not None
+        predicate = self.step[2]
         return " | ".join(
-            f"descendant-or-self::{tag}[@data-test-ui = '{self.ui}']{self.tail}" for tag in tags
+            f"descendant-or-self::{tag}{predicate}{self.tail}" for tag in sorted({el.tag for el in found})
         )
 
 
@@ -103,9 +108,15 @@ def _alternatives(query: str) -> tuple[_Alternative, ...]:
         attributes: set[tuple[str, str]] = set()
         _words(selector.parsed_tree, words, attributes)
         xpath = translator.selector_to_xpath(selector, translate_pseudo_elements=True)
-        tagless = _TAGLESS_UI.match(xpath)
-        ui, tail = (tagless.group(1), xpath[tagless.end() :]) if tagless else (None, "")
-        found.append(_Alternative(frozenset(words), frozenset(attributes), xpath, ui, tail))
+        tagless = _TAGLESS_STEP.match(xpath)
+        step, tail = None, ""
+        if tagless:
+            kind = "data-test-ui" if tagless.group(2) else "class"
+            step, tail = (
+                (kind, tagless.group(2) or tagless.group(3), tagless.group(1)),
+                xpath[tagless.end() :],
+            )
+        found.append(_Alternative(frozenset(words), frozenset(attributes), xpath, step, tail))
     return tuple(found)
 
 
@@ -151,21 +162,29 @@ def attribute_written(text: str, name: str, value: str) -> bool:
     return next(attribute_positions(text, name, value), None) is not None
 
 
-def written_tags(text: str, name: str, value: str) -> tuple[list[str], int] | None:
-    """(the element names ``name="value"`` seems written on, sorted; how many times it is
-    written), each name read from the ``<`` before the attribute; None when one can't be.
+def written_tags(text: str, kind: str, value: str) -> tuple[list[str], int] | None:
+    """(the element names ``value`` seems written on, sorted; how many times it is written),
+    each name read from the ``<`` before it; None when one can't be. ``kind`` is
+    ``"data-test-ui"`` (written as that attribute's value) or ``"class"`` (written anywhere:
+    every occurrence counts).
 
-    A guess, for :meth:`_Page.ui_elements` to check: a ``<`` inside an earlier attribute
+    A guess, for :meth:`_Page.step_elements` to check: a ``<`` inside an earlier attribute
     value misleads it, and the source of a script or a comment counts.
 
     >>> written_tags('<DIV data-test-ui="x"><h2 data-test-ui=x><i data-test-ui=x>', "data-test-ui", "x")
     (['div', 'h2', 'i'], 3)
     >>> written_tags('<div data-test-ui="x"> <data-test-ui="x">', "data-test-ui", "x") is None
     True
+    >>> written_tags('<p class="a b">b</p>', "class", "b")
+    (['p'], 2)
     """
+    if kind == "class":
+        positions: Iterator[int] = _occurrences(text, value)
+    else:
+        positions = attribute_positions(text, kind, value)
     tags: set[str] = set()
     count = 0
-    for position in attribute_positions(text, name, value):
+    for position in positions:
         opening = text.rfind("<", 0, position)
         tag = _TAG_NAME.match(text, opening + 1) if opening != -1 else None
         if tag is None:
@@ -175,6 +194,13 @@ def written_tags(text: str, name: str, value: str) -> tuple[list[str], int] | No
     return sorted(tags), count
 
 
+def _occurrences(text: str, word: str) -> Iterator[int]:
+    start = text.find(word)
+    while start != -1:
+        yield start
+        start = text.find(word, start + 1)
+
+
 class _Page:
     """What the lookups learn about one page's source, kept while its response lives."""
 
@@ -182,7 +208,7 @@ class _Page:
         self.text = text
         self._has: dict[str, bool] = {}
         self._written: dict[tuple[str, str], bool] = {}
-        self._ui: dict[str, list[Any] | None] = {}
+        self._steps: dict[tuple[str, str], list[Any] | None] = {}
 
     def has_all(self, words: frozenset[str]) -> bool:
         known = self._has
@@ -204,22 +230,24 @@ class _Page:
                 return False
         return True
 
-    def ui_elements(self, root: Any, value: str) -> list[Any] | None:
-        """The elements whose ``data-test-ui`` is ``value``, in document order, found by a walk
-        that tests only the tags the source writes that attribute on (testing a predicate on
-        every element costs about three walks that test it on one tag's elements); None
-        when that can't be trusted: the tags can't be read, or fewer elements are found than
-        the source writes (a tag misread, or the value written in a script or comment)."""
-        if value not in self._ui:
-            written = written_tags(self.text, "data-test-ui", value)
+    def step_elements(self, root: Any, step: tuple[str, str, str]) -> list[Any] | None:
+        """The elements a tagless ``[data-test-ui="value"]`` or ``.value`` step finds, in
+        document order, from a walk that tests only the tags the source writes the value on
+        (testing a predicate on every element costs about three walks that test it on one
+        tag's elements); None when that can't be trusted: a tag can't be read, or fewer
+        elements are found than the source writes the value (a tag misread, the value in a
+        script, a comment or text, or a class word inside a longer one)."""
+        kind, value, predicate = step
+        if (kind, value) not in self._steps:
+            written = written_tags(self.text, kind, value)
             found: list[Any] | None = None
             if written is not None:
                 tags, count = written
-                xpath = " | ".join(f"descendant-or-self::{tag}[@data-test-ui = '{value}']" for tag in tags)
+                xpath = " | ".join(f"descendant-or-self::{tag}{predicate}" for tag in tags)
                 found = list(_compiled_xpath(xpath)(root)) if tags else []
                 found = found if len(found) == count else None
-            self._ui[value] = found
-        return self._ui[value]
+            self._steps[kind, value] = found
+        return self._steps[kind, value]
 
 
 _PAGES: weakref.WeakKeyDictionary[TextResponse, _Page] = weakref.WeakKeyDictionary()
@@ -271,8 +299,8 @@ def elements(response: TextResponse, query: str) -> list[Any]:
     """``response.css(query)`` as lxml elements (or strings, for ``::text`` and ``::attr()``).
 
     Only the alternatives the page's source allows run, as one XPath compiled once (each
-    alternative is a walk over the whole page). A tagless ``[data-test-ui="..."]`` first step
-    is answered by :meth:`_Page.ui_elements` when that can be trusted.
+    alternative is a walk over the whole page). A tagless ``[data-test-ui="..."]`` or class
+    first step is answered by :meth:`_Page.step_elements` when that can be trusted.
     """
     root = response.selector.root
     if not isinstance(root, etree._Element):
@@ -283,7 +311,7 @@ def elements(response: TextResponse, query: str) -> list[Any]:
     # results when they are known without a walk over the page.
     parts: list[tuple[str, list[Any] | None]] = []
     for alternative in live:
-        known = page.ui_elements(root, alternative.ui) if alternative.ui is not None else None
+        known = page.step_elements(root, alternative.step) if alternative.step is not None else None
         if known is None:
             parts.append((alternative.xpath, None))
         elif known:

@@ -216,7 +216,10 @@ def article_path_under(url: str, section: str) -> bool:
     >>> article_path_under(f"{site}/business/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/", "world")
     False
     """
-    path = urlsplit(url).path.strip("/")
+    if url.startswith(SITE_ROOT) and "?" not in url and "#" not in url:
+        path = url[len(SITE_ROOT) :].strip("/")  # a canonical URL: no need to parse it
+    else:
+        path = urlsplit(url).path.strip("/")
     segments = path.split("/")
     wanted = section.split("/")
     if segments[: len(wanted)] == wanted:

@@ -59,6 +59,8 @@ TRICKY = [
     <aside><h2 data-test-ui="article-sidebar__section-LatestFrom">Latest</h2><a href="/a/">a</a></aside>
     <p data-test-ui="distributor--name">AP</p><span class="author__distributor">Reuters</span>
     <header data-test-ui="article__header"><span class="article__premium-label">P</span></header>
+    <p>author__distributor</p><div class="article__credits-x"><p>Not credits</p></div>
+    <div class="article__credits"><p>Credits</p></div><DIV CLASS='x article__credits'><p>More</p></DIV>
     </body></html>""",
 ]
 
@@ -124,15 +126,21 @@ def test_relative_lookups_same_as_parsel(block_query: str, responses: list[HtmlR
 
 
 def test_tagless_lookups_narrowed_only_when_sure() -> None:
-    """A tagless ``[data-test-ui]`` lookup tests only the tags the source writes it on, and
-    only when the walk finds as many elements as the source writes."""
+    """A tagless ``[data-test-ui]`` or class lookup tests only the tags the source writes it on,
+    and only when the walk finds as many elements as the source writes the value."""
 
-    def narrowed(body: bytes, value: str) -> list[str] | None:
+    def narrowed(body: bytes, query: str) -> list[str] | None:
         response = HtmlResponse(url="https://www.nzherald.co.nz/world/", body=body)
-        found = fastcss._page(response).ui_elements(response.selector.root, value)
+        step = fastcss._alternatives(query)[0].step
+        assert step is not None
+        found = fastcss._page(response).step_elements(response.selector.root, step)
         return None if found is None else [el.tag for el in found]
 
-    assert narrowed(b'<div data-test-ui="x"><H2 data-test-ui=x>a</H2></div>', "x") == ["div", "h2"]
-    assert narrowed(b'<div data-test-ui="y">', "x") == []
-    assert narrowed(b"<script>'<b data-test-ui=\"x\">'</script><p data-test-ui='x'>", "x") is None
-    assert narrowed(b'<div title="a<b c" data-test-ui="x">', "x") is None
+    ui = '[data-test-ui="x"]'
+    assert narrowed(b'<div data-test-ui="x"><H2 data-test-ui=x>a</H2></div>', ui) == ["div", "h2"]
+    assert narrowed(b'<div data-test-ui="y">', ui) == []
+    assert narrowed(b"<script>'<b data-test-ui=\"x\">'</script><p data-test-ui='x'>", ui) is None
+    assert narrowed(b'<div title="a<b c" data-test-ui="x">', ui) is None
+    assert narrowed(b'<p class="a x">1</p><SPAN class=x>2</SPAN>', ".x") == ["p", "span"]
+    assert narrowed(b'<p class="a x">1</p><p class="x-y">2</p>', ".x") is None  # inside a longer word
+    assert narrowed(b'<p class="x">1</p><p>x marks the spot</p>', ".x") is None  # in the text
