@@ -43,22 +43,35 @@ def parquet_files(table_dir: Path) -> list[Path]:
     return sorted(p for p in table_dir.glob("*.parquet") if not p.name.startswith((".", "_")))
 
 
+#: How every Parquet file of the dataset is written.
+WRITE_OPTIONS: dict[str, Any] = {
+    "compression": COMPRESSION,
+    "use_dictionary": ["section", "subsection", "section_path", "distributor", "crawl_id"],
+}
+
+
 def write_table(table_dir: Path, table: pa.Table, name: str, *, row_group_size: int = 50_000) -> Path:
     """Write ``table`` as ``<table_dir>/<name>.parquet`` through a temporary file and a rename."""
     table_dir.mkdir(parents=True, exist_ok=True)
-    final = table_dir / f"{name}.parquet"
     temporary = table_dir / f".{name}.parquet.tmp"
-    pq.write_table(
-        table,
-        temporary,
-        compression=COMPRESSION,
-        row_group_size=row_group_size,
-        use_dictionary=["section", "subsection", "section_path", "distributor", "crawl_id"],
-    )
+    pq.write_table(table, temporary, row_group_size=row_group_size, **WRITE_OPTIONS)
+    return _publish(temporary, table_dir / f"{name}.parquet")
+
+
+def write_bytes(table_dir: Path, data: Any, name: str) -> Path:
+    """Write a whole Parquet file already encoded in memory, as :func:`write_table` does."""
+    table_dir.mkdir(parents=True, exist_ok=True)
+    temporary = table_dir / f".{name}.parquet.tmp"
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+    return _publish(temporary, table_dir / f"{name}.parquet")
+
+
+def _publish(temporary: Path, final: Path) -> Path:
     with open(temporary, "rb") as handle:
         os.fsync(handle.fileno())
     os.replace(temporary, final)
-    fsync_dir(table_dir)
+    fsync_dir(final.parent)
     return final
 
 
@@ -84,16 +97,17 @@ def read_articles(dataset_dir: Path, columns: Iterable[str] | None = None) -> pa
 
 
 class RowBuffer:
-    """Rows bound for one table: held as Arrow chunks, written as one file per batch.
+    """Rows bound for one table, written as one file per batch of ``batch_rows`` rows.
 
-    Python objects cost several times their Arrow size, so every ``chunk_rows`` rows move
-    into Arrow; a file ``part-<crawl_id>-<seq>.parquet`` is written every ``batch_rows`` rows
-    and on :meth:`flush`, so a long crawl holds at most one batch. Rows are held as columns
-    until then: one list per column, not one dict per row.
+    Rows are held as columns (one list per column, not one dict per row). Every
+    ``chunk_rows`` rows become one row group of the batch's file, encoded and compressed in
+    memory: a long crawl holds one chunk of rows and one compressed batch, not a batch of
+    rows. The file is written when the batch is full and on :meth:`flush`, under a temporary
+    name and renamed into place.
     """
 
     def __init__(
-        self, table_dir: Path, schema: pa.Schema, crawl_id: str, batch_rows: int, chunk_rows: int = 500
+        self, table_dir: Path, schema: pa.Schema, crawl_id: str, batch_rows: int, chunk_rows: int = 2500
     ) -> None:
         self.table_dir = table_dir
         self.schema = schema
@@ -102,9 +116,10 @@ class RowBuffer:
         self.chunk_rows = max(1, min(chunk_rows, self.batch_rows))
         self.columns: dict[str, list[Any]] = {name: [] for name in schema.names}
         self.pending = 0  # rows in self.columns
-        self.chunks: list[pa.Table] = []
-        self.buffered = 0
+        self.buffered = 0  # rows in this batch, pending ones included
         self.sequence = 0
+        self.sink: pa.BufferOutputStream | None = None
+        self.writer: pq.ParquetWriter | None = None
 
     def __len__(self) -> int:
         return self.buffered
@@ -122,7 +137,7 @@ class RowBuffer:
         written = []
         start = 0
         while start < rows:
-            take = min(rows - start, self.batch_rows - self.buffered)
+            take = min(rows - start, self.batch_rows - self.buffered, self.chunk_rows - self.pending)
             for name, column in self.columns.items():
                 values = columns.get(name)
                 column.extend(values[start : start + take] if values is not None else [None] * take)
@@ -135,11 +150,16 @@ class RowBuffer:
         self.pending += rows
         self.buffered += rows
         if self.pending >= self.chunk_rows:
-            self._to_arrow()
+            self._encode()
         return self.flush() if self.buffered >= self.batch_rows else None
 
-    def _to_arrow(self) -> None:
-        self.chunks.append(pa.Table.from_pydict(self.columns, schema=self.schema))
+    def _encode(self) -> None:
+        """The pending rows as the next row group of the batch, in memory."""
+        table = pa.Table.from_pydict(self.columns, schema=self.schema)
+        if self.writer is None:
+            self.sink = pa.BufferOutputStream()
+            self.writer = pq.ParquetWriter(self.sink, self.schema, **WRITE_OPTIONS)
+        self.writer.write_table(table, row_group_size=table.num_rows)
         self.columns = {name: [] for name in self.schema.names}
         self.pending = 0
 
@@ -148,9 +168,11 @@ class RowBuffer:
         if not self.buffered:
             return None
         if self.pending:
-            self._to_arrow()
-        table = pa.concat_tables(self.chunks) if len(self.chunks) > 1 else self.chunks[0]
+            self._encode()
+        assert self.writer is not None and self.sink is not None
+        self.writer.close()
         self.sequence += 1
-        path = write_table(self.table_dir, table, f"part-{self.crawl_id}-{self.sequence:05d}")
-        self.chunks, self.buffered = [], 0
-        return path, table.num_rows
+        path = write_bytes(self.table_dir, self.sink.getvalue(), f"part-{self.crawl_id}-{self.sequence:05d}")
+        rows, self.buffered = self.buffered, 0
+        self.sink = self.writer = None
+        return path, rows

@@ -34,7 +34,7 @@ class LinkRecorderMiddleware:
             LINKS,
             self.store.crawl_id,
             crawler.settings.getint("HERALD_LINK_BATCH_ROWS", 50_000),
-            chunk_rows=1000,
+            chunk_rows=10_000,
         )
         crawler.signals.connect(self.flush, signal=signals.spider_closed)
 
