@@ -60,8 +60,8 @@ class PageData:
     article_ld: dict[str, Any]
     fusion: dict[str, Any]
     problems: list[str]
-    #: the page's ``meta`` and ``link`` elements, in document order
-    heads: list[Any]
+    #: the page's ``meta`` and ``link`` elements, by attribute
+    heads: fastcss.HeadIndex
 
     @classmethod
     def of(cls, response: TextResponse) -> PageData:
@@ -75,7 +75,7 @@ class PageData:
             article_ld=articles[0] if articles else {},
             fusion=fusion.objects[0] if fusion.objects else {},
             problems=json_ld.problems + fusion.problems,
-            heads=heads,
+            heads=fastcss.head_index(heads),
         )
 
     def strings(self, query: str) -> list[str]:

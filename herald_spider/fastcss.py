@@ -307,24 +307,24 @@ def elements(response: TextResponse, query: str) -> list[Any]:
         return []
     page = _page(response)
     live = [alternative for alternative in _alternatives(query) if alternative.possible(page)]
-    # Per alternative that can find anything: its XPath (narrowed when it can be), and its
-    # results when they are known without a walk over the page.
-    parts: list[tuple[str, list[Any] | None]] = []
+    # Per alternative that can find anything: its XPath (narrowed when it can be), its results
+    # when they are known without a walk over the page, and what they were read from.
+    parts: list[tuple[str, list[Any] | None, tuple[Any, ...]]] = []
     for alternative in live:
         known = page.step_elements(root, alternative.step) if alternative.step is not None else None
         if known is None:
-            parts.append((alternative.xpath, None))
+            parts.append((alternative.xpath, None, ()))
         elif known:
             results = list(known)  # a copy: the page keeps its own
             if alternative.tail:  # below several elements, results may interleave: walk
                 tail = _compiled_xpath("self::*" + alternative.tail)
                 results = list(tail(known[0])) if len(known) == 1 else None  # type: ignore[assignment]
             if results != []:
-                parts.append((alternative.narrowed(known), results))
-    if len(parts) == 1 and parts[0][1] is not None:
-        return parts[0][1]
+                parts.append((alternative.narrowed(known), results, (alternative.tail, *known)))
+    if parts and parts[0][1] is not None and all(source == parts[0][2] for _, _, source in parts):
+        return parts[0][1]  # one alternative, or several that find the same elements
     # Results of several alternatives, in document order: one walk over them all.
-    return list(_compiled_xpath(" | ".join(xpath for xpath, _ in parts))(root)) if parts else []
+    return list(_compiled_xpath(" | ".join(xpath for xpath, _, _ in parts))(root)) if parts else []
 
 
 def strings(response: TextResponse, query: str) -> list[str]:
@@ -347,17 +347,30 @@ def head_query(query: str) -> tuple[tuple[str, str, str, str], ...] | None:
     return tuple(match.groups() for match in found if match) if all(found) else None  # type: ignore[misc]
 
 
-def head_strings(elements: list[Any], query: str) -> list[str] | None:
-    """What a ``meta`` or ``link`` attribute query selects, read from the page's ``meta`` and
-    ``link`` elements (listed once, in document order) instead of a page-wide XPath; None
-    for any other query."""
+#: (tag, attribute, value) -> (position, element) of the page's ``meta`` and ``link`` elements
+HeadIndex = dict[tuple[str, str, str], list[tuple[int, Any]]]
+
+
+def head_index(elements: list[Any]) -> HeadIndex:
+    """The page's ``meta`` and ``link`` elements (in document order) by each of their
+    attributes, for :func:`head_strings`."""
+    index: HeadIndex = {}
+    for position, el in enumerate(elements):
+        tag = el.tag
+        for attribute, value in el.items():
+            index.setdefault((tag, attribute, value), []).append((position, el))
+    return index
+
+
+def head_strings(index: HeadIndex, query: str) -> list[str] | None:
+    """What a ``meta`` or ``link`` attribute query selects, read from the page's head index
+    instead of a page-wide XPath; None for any other query."""
     keys = head_query(query)
     if keys is None:
         return None
-    values = []
-    for el in elements:
-        for tag, attribute, value, read in keys:
-            if el.tag == tag and el.get(attribute) == value and (found := el.get(read)) is not None:
-                values.append(found)
-                break
-    return values
+    found: dict[int, str] = {}  # per element, the first alternative that reads a value
+    for tag, attribute, value, read in keys:
+        for position, el in index.get((tag, attribute, value), ()):
+            if position not in found and (text := el.get(read)) is not None:
+                found[position] = text
+    return [found[position] for position in sorted(found)]

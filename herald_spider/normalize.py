@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta, timezone
 
 from w3lib.html import remove_tags
 
-_WS = re.compile(r"\s+")
 _SITE_SUFFIX = re.compile(r"\s*[-|–—]\s*(?:The\s+)?NZ\s*Herald\s*$", re.IGNORECASE)
 
 
@@ -26,8 +25,7 @@ def collapse_ws(value: str | None) -> str | None:
     """
     if value is None:
         return None
-    text = _WS.sub(" ", value.replace("\u00a0", " ")).strip()
-    return text or None
+    return " ".join(value.split()) or None  # str.split() and re's \s: the same white space
 
 
 def clean_text(value: str | None) -> str | None:
