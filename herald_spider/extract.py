@@ -60,8 +60,8 @@ class PageData:
     article_ld: dict[str, Any]
     fusion: dict[str, Any]
     problems: list[str]
-    #: the page's ``meta`` and ``link`` elements, by attribute
-    heads: fastcss.HeadIndex
+    #: the page's ``meta`` and ``link`` elements, in document order
+    heads: list[Any]
 
     @classmethod
     def of(cls, response: TextResponse) -> PageData:
@@ -75,7 +75,7 @@ class PageData:
             article_ld=articles[0] if articles else {},
             fusion=fusion.objects[0] if fusion.objects else {},
             problems=json_ld.problems + fusion.problems,
-            heads=fastcss.head_index(heads),
+            heads=heads,
         )
 
     def strings(self, query: str) -> list[str]:
@@ -333,7 +333,8 @@ def _is_premium(page: PageData, url: str) -> bool:
 
 
 def _hidden(el: Any, classes: frozenset[str]) -> bool:
-    if _DISPLAY_NONE.search(el.get("style") or "") or el.get("hidden") is not None:
+    style = el.get("style")
+    if (style and _DISPLAY_NONE.search(style)) or el.get("hidden") is not None:
         return True
     return bool(classes) and not classes.isdisjoint((el.get("class") or "").split())
 
@@ -361,7 +362,7 @@ def body_paragraphs(response: TextResponse, classes: frozenset[str] = frozenset(
     if not sections:
         return None
     visible = [section for section in sections if not _hidden(section, classes)]
-    candidates = [child for section in visible for child in section if child.tag == "p"]
+    candidates = [child for section in visible for child in section.iterchildren("p")]
     if not candidates and visible:
         excluded = set(fastcss.elements(response, css.BODY_NOISE))
         candidates = unique(

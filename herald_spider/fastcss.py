@@ -347,30 +347,17 @@ def head_query(query: str) -> tuple[tuple[str, str, str, str], ...] | None:
     return tuple(match.groups() for match in found if match) if all(found) else None  # type: ignore[misc]
 
 
-#: (tag, attribute, value) -> (position, element) of the page's ``meta`` and ``link`` elements
-HeadIndex = dict[tuple[str, str, str], list[tuple[int, Any]]]
-
-
-def head_index(elements: list[Any]) -> HeadIndex:
-    """The page's ``meta`` and ``link`` elements (in document order) by each of their
-    attributes, for :func:`head_strings`."""
-    index: HeadIndex = {}
-    for position, el in enumerate(elements):
-        tag = el.tag
-        for attribute, value in el.items():
-            index.setdefault((tag, attribute, value), []).append((position, el))
-    return index
-
-
-def head_strings(index: HeadIndex, query: str) -> list[str] | None:
-    """What a ``meta`` or ``link`` attribute query selects, read from the page's head index
-    instead of a page-wide XPath; None for any other query."""
+def head_strings(elements: list[Any], query: str) -> list[str] | None:
+    """What a ``meta`` or ``link`` attribute query selects, read from the page's ``meta`` and
+    ``link`` elements (listed once, in document order) instead of a page-wide XPath; None
+    for any other query."""
     keys = head_query(query)
     if keys is None:
         return None
-    found: dict[int, str] = {}  # per element, the first alternative that reads a value
-    for tag, attribute, value, read in keys:
-        for position, el in index.get((tag, attribute, value), ()):
-            if position not in found and (text := el.get(read)) is not None:
-                found[position] = text
-    return [found[position] for position in sorted(found)]
+    values = []
+    for el in elements:
+        for tag, attribute, value, read in keys:
+            if el.tag == tag and el.get(attribute) == value and (found := el.get(read)) is not None:
+                values.append(found)
+                break
+    return values
