@@ -88,10 +88,12 @@ class _Alternative:
         """The XPath, its tagless first step narrowed to the tags of ``found``, the elements
         :meth:`_Page.step_elements` found for it."""
         assert self.step is not None
-        predicate = self.step[2]
-        return " | ".join(
-            f"descendant-or-self::{tag}{predicate}{self.tail}" for tag in sorted({el.tag for el in found})
-        )
+        return _on_tags(sorted({el.tag for el in found}), self.step[2], self.tail)
+
+
+def _on_tags(tags: list[str], predicate: str, tail: str = "") -> str:
+    """A tagless first step's XPath (its ``predicate`` and what follows it) on these tags only."""
+    return " | ".join(f"descendant-or-self::{tag}{predicate}{tail}" for tag in tags)
 
 
 @functools.lru_cache(maxsize=512)
@@ -134,8 +136,7 @@ def attribute_positions(text: str, name: str, value: str) -> Iterator[int]:
     >>> list(attribute_positions("<a DATA-TEST-UI = 'x'><b data-test-ui=x>", "data-test-ui", "x"))
     [3, 25]
     """
-    start = text.find(value)
-    while start != -1:
+    for start in _occurrences(text, value):
         before, end = start, start + len(value)
         if before and text[before - 1] in "\"'":
             before -= 1
@@ -148,7 +149,6 @@ def attribute_positions(text: str, name: str, value: str) -> Iterator[int]:
                 before = _skip_space_back(text, before - 1)
                 if text[max(0, before - len(name)) : before].lower() == name:
                     yield before - len(name)
-        start = text.find(value, start + 1)
 
 
 def attribute_written(text: str, name: str, value: str) -> bool:
@@ -243,8 +243,7 @@ class _Page:
             found: list[Any] | None = None
             if written is not None:
                 tags, count = written
-                xpath = " | ".join(f"descendant-or-self::{tag}{predicate}" for tag in tags)
-                found = list(_compiled_xpath(xpath)(root)) if tags else []
+                found = list(_compiled_xpath(_on_tags(tags, predicate))(root)) if tags else []
                 found = found if len(found) == count else None
             self._steps[kind, value] = found
         return self._steps[kind, value]
