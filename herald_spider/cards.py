@@ -51,8 +51,7 @@ def card_signals(response: TextResponse, reference: datetime) -> dict[str, CardS
     for card in response.css(css.STORY_CARD):
         article_id = None
         for href in card.css(css.CARD_LINK).xpath("@href").getall():
-            url = urls.canonical_article_url(urljoin(response.url, href.strip()))
-            article_id = urls.article_id(url) if url else None
+            _, article_id, _ = urls.link_target(urljoin(response.url, href.strip()))
             if article_id:
                 break
         if not article_id or article_id in found:
