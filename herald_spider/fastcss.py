@@ -2,16 +2,23 @@
 
 Most of extraction time went into libxml2 walking the whole page once per selector
 alternative, testing an attribute or class predicate on every element, mostly for markup
-eras the page does not use. An element with ``data-test-ui="author"`` or class
-``author__name`` can only exist if the page source has that word (an attribute value
-written as that attribute's value, see :func:`attribute_written`), so each alternative of a
-query runs only when the source has every word it names: a substring search, far cheaper
-than the walk. The alternatives left run as one XPath, compiled once (parsel compiles
-again on every call). A tagless ``[data-test-ui="author"]`` or ``.author`` tests its
-predicate on every element of the page; it runs instead on the tags the source writes that
-value on, and is trusted only when it finds as many elements as the source writes it (the
-one assumption: such a value is written literally, not with character references). What
-the source says is learnt once per page. ``tests/test_fastcss.py`` checks every selector
+eras the page does not use.
+
+- ``data-test-ui``, the attribute the site marks its page parts with, is indexed once per
+  page: one walk lists every element that has it, by value. Any ``[data-test-ui="..."]``
+  is looked up there, and an alternative that starts with ``[data-test-ui="..."]`` or
+  ``tag[data-test-ui="..."]`` needs no walk of its own.
+- An element with class ``author__name`` (or any other attribute value) can only exist if
+  the page source has that word, so each alternative of a query runs only when the source
+  has every word it names: a substring search, far cheaper than the walk. A tagless
+  ``.author`` tests its predicate on every element of the page; it runs instead on the tags
+  the source writes that word on, and is trusted only when it finds as many elements as
+  the source has the word (the one assumption: the word is written literally, not with
+  character references).
+- The alternatives left run as one XPath, compiled once (parsel compiles again on every
+  call).
+
+What a page holds is learnt once per page. ``tests/test_fastcss.py`` checks every selector
 of the project against ``response.css`` on every saved page.
 """
 
@@ -30,13 +37,19 @@ from parsel.csstranslator import HTMLTranslator
 from scrapy.http import TextResponse
 
 _EQUALITY = frozenset({"=", "~=", "|=", "^=", "$=", "*="})
+#: the attribute the site marks its page parts with, indexed once per page (see :meth:`_Page.ui`)
+UI = "data-test-ui"
+#: every element that has it, in document order (cheaper than ``//*[@data-test-ui]``, which
+#: tests the predicate on every element)
+_UI_ELEMENTS = etree.XPath(f"//@{UI}/..")
 #: ``meta[property="og:title"]::attr(content)``: a tag, an attribute equal to a value, a value read
 _HEAD_QUERY = re.compile(r'^(meta|link)\[([a-z-]+)="([^"]*)"\]::attr\(([a-z-]+)\)$')
 
 
-def _words(tree: Any, found: set[str], attributes: set[tuple[str, str]]) -> None:
-    """The literal words a parsed selector requires in the source (none from ``:not()``), and
-    the ``(attribute, value)`` pairs it requires written as such."""
+def _words(tree: Any, found: set[str], attributes: set[tuple[str, str]], ui: set[str]) -> None:
+    """The literal words a parsed selector requires in the source (none from ``:not()``), the
+    ``(attribute, value)`` pairs it requires written as such, and the ``data-test-ui`` values
+    it requires on some element."""
     if isinstance(tree, cssselect.parser.Class):
         found.add(tree.class_name)
     elif isinstance(tree, cssselect.parser.Hash):
@@ -44,21 +57,26 @@ def _words(tree: Any, found: set[str], attributes: set[tuple[str, str]]) -> None
     elif isinstance(tree, cssselect.parser.Attrib) and tree.operator in _EQUALITY:
         token: Any = tree.value
         value = getattr(token, "value", token)
-        if value:
+        name = tree.attrib.lower()
+        if value and tree.operator == "=" and tree.namespace is None and name == UI:
+            ui.add(str(value))
+        elif value:
             found.add(str(value))
-            if tree.operator == "=" and tree.namespace is None and tree.attrib.lower() not in ("class", "id"):
-                attributes.add((tree.attrib.lower(), str(value)))
+            if tree.operator == "=" and tree.namespace is None and name not in ("class", "id"):
+                attributes.add((name, str(value)))
     if isinstance(tree, cssselect.parser.CombinedSelector):
-        _words(tree.selector, found, attributes)
-        _words(tree.subselector, found, attributes)
+        _words(tree.selector, found, attributes, ui)
+        _words(tree.subselector, found, attributes, ui)
     elif hasattr(tree, "selector"):
-        _words(tree.selector, found, attributes)
+        _words(tree.selector, found, attributes, ui)
 
 
-#: the first step cssselect writes for a tagless ``[data-test-ui="value"]`` or ``.value``
-_TAGLESS_STEP = re.compile(
-    r"^descendant-or-self::\*(\[@data-test-ui = '([^']+)'\]|\[@class and contains\(@class, '([^' ]+)'\)"
+#: the first step cssselect writes for a tagless ``[data-test-ui="value"]`` or ``.value``, or
+#: for ``tag[data-test-ui="value"]``
+_FIRST_STEP = re.compile(
+    r"^descendant-or-self::(?:\*(\[@data-test-ui = '([^']+)'\]|\[@class and contains\(@class, '([^' ]+)'\)"
     r" and contains\(concat\(' ', normalize-space\(@class\), ' '\), ' \3 '\)\])"
+    r"|([a-z][a-z0-9]*)(\[@data-test-ui = '([^']+)'\]))"
 )
 #: an element name as HTML writes it after ``<``, and what may follow it
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?=[\s/])")
@@ -70,22 +88,29 @@ class _Alternative:
     match anything, and its XPath.
 
     ``step`` is set when the alternative starts with a tagless ``[data-test-ui="value"]`` or
-    ``.value``: (``"data-test-ui"`` or ``"class"``, the value, the step's predicate); ``tail``
-    is the rest of its XPath after that first step.
+    ``.value``, or with ``tag[data-test-ui="value"]``: (``"data-test-ui"`` or ``"class"``,
+    the value, the step's predicate, the tag or None); ``tail`` is the rest of its XPath
+    after that first step. ``ui``: the ``data-test-ui`` values it needs, looked up in the
+    page's index rather than its source.
     """
 
     words: frozenset[str]
     attributes: frozenset[tuple[str, str]]
     xpath: str
-    step: tuple[str, str, str] | None = None
+    step: tuple[str, str, str, str | None] | None = None
     tail: str = ""
+    ui: frozenset[str] = frozenset()
 
     def possible(self, page: _Page) -> bool:
         # A tagless first step checks how its value is written in _Page.step_elements.
-        return page.has_all(self.words) and (self.step is not None or page.written_all(self.attributes))
+        return (
+            page.has_ui(self.ui)
+            and page.has_all(self.words)
+            and (self.step is not None or page.written_all(self.attributes))
+        )
 
     def narrowed(self, found: list[Any]) -> str:
-        """The XPath, its tagless first step narrowed to the tags of ``found``, the elements
+        """The XPath, its first step narrowed to the tags of ``found``, the elements
         :meth:`_Page.step_elements` found for it."""
         assert self.step is not None
         return _on_tags(sorted({el.tag for el in found}), self.step[2], self.tail)
@@ -100,25 +125,28 @@ def _on_tags(tags: list[str], predicate: str, tail: str = "") -> str:
 def _alternatives(query: str) -> tuple[_Alternative, ...]:
     """Each comma-separated alternative of ``query``, with the words it needs.
 
-    >>> [sorted(a.words) for a in _alternatives('[data-test-ui="author"] a.author__link, div.x:not(.y)')]
-    [['author', 'author__link'], ['x']]
+    >>> [(sorted(a.words), sorted(a.ui)) for a in _alternatives('[data-test-ui="a"] a.b, div.x:not(.y)')]
+    [(['b'], ['a']), (['x'], [])]
+    >>> [a.step[::3] for a in _alternatives('h1[data-test-ui="a"], .b p, [data-test-ui="c"]')]
+    [('data-test-ui', 'h1'), ('class', None), ('data-test-ui', None)]
     """
     translator = HTMLTranslator()
     found = []
     for selector in cssselect.parse(query):
         words: set[str] = set()
         attributes: set[tuple[str, str]] = set()
-        _words(selector.parsed_tree, words, attributes)
+        ui: set[str] = set()
+        _words(selector.parsed_tree, words, attributes, ui)
         xpath = translator.selector_to_xpath(selector, translate_pseudo_elements=True)
-        tagless = _TAGLESS_STEP.match(xpath)
-        step, tail = None, ""
-        if tagless:
-            kind = "data-test-ui" if tagless.group(2) else "class"
-            step, tail = (
-                (kind, tagless.group(2) or tagless.group(3), tagless.group(1)),
-                xpath[tagless.end() :],
-            )
-        found.append(_Alternative(frozenset(words), frozenset(attributes), xpath, step, tail))
+        first = _FIRST_STEP.match(xpath)
+        step: tuple[str, str, str, str | None] | None = None
+        tail = ""
+        if first and first.group(4):  # tag[data-test-ui="value"]
+            step, tail = (UI, first.group(6), first.group(5), first.group(4)), xpath[first.end() :]
+        elif first:
+            kind = UI if first.group(2) else "class"
+            step, tail = (kind, first.group(2) or first.group(3), first.group(1), None), xpath[first.end() :]
+        found.append(_Alternative(frozenset(words), frozenset(attributes), xpath, step, tail, frozenset(ui)))
     return tuple(found)
 
 
@@ -162,29 +190,23 @@ def attribute_written(text: str, name: str, value: str) -> bool:
     return next(attribute_positions(text, name, value), None) is not None
 
 
-def written_tags(text: str, kind: str, value: str) -> tuple[list[str], int] | None:
-    """(the element names ``value`` seems written on, sorted; how many times it is written),
-    each name read from the ``<`` before it; None when one can't be. ``kind`` is
-    ``"data-test-ui"`` (written as that attribute's value) or ``"class"`` (written anywhere:
-    every occurrence counts).
+def written_tags(text: str, word: str) -> tuple[list[str], int] | None:
+    """(the element names a class ``word`` seems written on, sorted; how many times the source
+    has the word), each name read from the ``<`` before it; None when one can't be.
 
     A guess, for :meth:`_Page.step_elements` to check: a ``<`` inside an earlier attribute
-    value misleads it, and the source of a script or a comment counts.
+    value misleads it, and the word in a script, a comment or text counts.
 
-    >>> written_tags('<DIV data-test-ui="x"><h2 data-test-ui=x><i data-test-ui=x>', "data-test-ui", "x")
+    >>> written_tags('<DIV class="x"><h2 class=x><i class="y x">', "x")
     (['div', 'h2', 'i'], 3)
-    >>> written_tags('<div data-test-ui="x"> <data-test-ui="x">', "data-test-ui", "x") is None
-    True
-    >>> written_tags('<p class="a b">b</p>', "class", "b")
+    >>> written_tags('<p class="a b">b</p>', "b")
     (['p'], 2)
+    >>> written_tags('<div class="x"> <class="x">', "x") is None
+    True
     """
-    if kind == "class":
-        positions: Iterator[int] = _occurrences(text, value)
-    else:
-        positions = attribute_positions(text, kind, value)
     tags: set[str] = set()
     count = 0
-    for position in positions:
+    for position in _occurrences(text, word):
         opening = text.rfind("<", 0, position)
         tag = _TAG_NAME.match(text, opening + 1) if opening != -1 else None
         if tag is None:
@@ -204,11 +226,31 @@ def _occurrences(text: str, word: str) -> Iterator[int]:
 class _Page:
     """What the lookups learn about one page's source, kept while its response lives."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, root: Any) -> None:
         self.text = text
         self._has: dict[str, bool] = {}
         self._written: dict[tuple[str, str], bool] = {}
-        self._steps: dict[tuple[str, str], list[Any] | None] = {}
+        self._steps: dict[str, list[Any] | None] = {}
+        self._root = root
+        self._ui: dict[str, list[Any]] | None = None
+        self._ui_elements: list[Any] = []
+        self._order: dict[Any, int] | None = None
+
+    def ui(self) -> dict[str, list[Any]]:
+        """Every element with a ``data-test-ui`` attribute, by value, in document order: one
+        walk answers every ``[data-test-ui="..."]`` the extractors ask for."""
+        if self._ui is None:
+            self._ui = {}
+            self._ui_elements = _UI_ELEMENTS(self._root) if isinstance(self._root, etree._Element) else []
+            for el in self._ui_elements:
+                self._ui.setdefault(el.get(UI), []).append(el)
+        return self._ui
+
+    def has_ui(self, values: frozenset[str]) -> bool:
+        if not values:
+            return True
+        index = self.ui()
+        return all(value in index for value in values)
 
     def has_all(self, words: frozenset[str]) -> bool:
         known = self._has
@@ -230,23 +272,33 @@ class _Page:
                 return False
         return True
 
-    def step_elements(self, root: Any, step: tuple[str, str, str]) -> list[Any] | None:
-        """The elements a tagless ``[data-test-ui="value"]`` or ``.value`` step finds, in
-        document order, from a walk that tests only the tags the source writes the value on
-        (testing a predicate on every element costs about three walks that test it on one
-        tag's elements); None when that can't be trusted: a tag can't be read, or fewer
-        elements are found than the source writes the value (a tag misread, the value in a
-        script, a comment or text, or a class word inside a longer one)."""
-        kind, value, predicate = step
-        if (kind, value) not in self._steps:
-            written = written_tags(self.text, kind, value)
+    def in_order(self, elements: set[Any]) -> list[Any]:
+        """Elements of the ``data-test-ui`` index in document order."""
+        if self._order is None:
+            self._order = {el: position for position, el in enumerate(self._ui_elements)}
+        return sorted(elements, key=self._order.__getitem__)
+
+    def step_elements(self, root: Any, step: tuple[str, str, str, str | None]) -> list[Any] | None:
+        """The elements a first step ``[data-test-ui="value"]``, ``tag[data-test-ui="value"]``
+        or ``.value`` finds, in document order. ``data-test-ui`` values come from the page's
+        index. A class is looked for by a walk that tests only the tags the source writes the
+        word on (testing a predicate on every element costs about three walks that test it on
+        one tag's elements); None when that can't be trusted: a tag can't be read, or fewer
+        elements are found than the source writes the word (a tag misread, the word in a
+        script, a comment or text, or inside a longer class word)."""
+        kind, value, predicate, tag = step
+        if kind == UI:
+            indexed = self.ui().get(value, [])
+            return indexed if tag is None else [el for el in indexed if el.tag == tag]
+        if value not in self._steps:
+            written = written_tags(self.text, value)
             found: list[Any] | None = None
             if written is not None:
                 tags, count = written
                 found = list(_compiled_xpath(_on_tags(tags, predicate))(root)) if tags else []
                 found = found if len(found) == count else None
-            self._steps[kind, value] = found
-        return self._steps[kind, value]
+            self._steps[value] = found
+        return self._steps[value]
 
 
 _PAGES: weakref.WeakKeyDictionary[TextResponse, _Page] = weakref.WeakKeyDictionary()
@@ -255,7 +307,7 @@ _PAGES: weakref.WeakKeyDictionary[TextResponse, _Page] = weakref.WeakKeyDictiona
 def _page(response: TextResponse) -> _Page:
     page = _PAGES.get(response)
     if page is None:
-        page = _PAGES[response] = _Page(response.text)
+        page = _PAGES[response] = _Page(response.text, response.selector.root)
     return page
 
 
@@ -309,6 +361,7 @@ def elements(response: TextResponse, query: str) -> list[Any]:
     # Per alternative that can find anything: its XPath (narrowed when it can be), its results
     # when they are known without a walk over the page, and what they were read from.
     parts: list[tuple[str, list[Any] | None, tuple[Any, ...]]] = []
+    indexed = True  # every result is an element of the page's data-test-ui index
     for alternative in live:
         known = page.step_elements(root, alternative.step) if alternative.step is not None else None
         if known is None:
@@ -320,8 +373,11 @@ def elements(response: TextResponse, query: str) -> list[Any]:
                 results = list(tail(known[0])) if len(known) == 1 else None  # type: ignore[assignment]
             if results != []:
                 parts.append((alternative.narrowed(known), results, (alternative.tail, *known)))
+                indexed = indexed and alternative.step[0] == UI and not alternative.tail  # type: ignore[index]
     if parts and parts[0][1] is not None and all(source == parts[0][2] for _, _, source in parts):
         return parts[0][1]  # one alternative, or several that find the same elements
+    if parts and indexed and all(results is not None for _, results, _ in parts):
+        return page.in_order({el for _, results, _ in parts for el in results or ()})
     # Results of several alternatives, in document order: one walk over them all.
     return list(_compiled_xpath(" | ".join(xpath for xpath, _, _ in parts))(root)) if parts else []
 

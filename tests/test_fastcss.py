@@ -49,7 +49,8 @@ TRICKY = [
     <a class="article__subkicker" href="/world/europe/">Europe</a></body></html>""",
     b"<html><body><p>no head, no sections</p></body></html>",
     # tagless data-test-ui lookups: values inside a script, a comment and another attribute;
-    # a "<" in an earlier attribute value; upper-case tags; nested and repeated blocks
+    # a "<" in an earlier attribute value; upper-case tags; nested and repeated blocks; body
+    # sections found from the data-test-ui index, out of their usual order
     b"""<html><body><script>var s = '<div data-test-ui="author">';</script>
     <!-- <span data-test-ui="author-read-time">3 mins</span> -->
     <div title="a<b c" data-test-ui="author-read-time">5 mins to read</div>
@@ -61,6 +62,9 @@ TRICKY = [
     <header data-test-ui="article__header"><span class="article__premium-label">P</span></header>
     <p>author__distributor</p><div class="article__credits-x"><p>Not credits</p></div>
     <div class="article__credits"><p>Credits</p></div><DIV CLASS='x article__credits'><p>More</p></DIV>
+    <section data-test-ui="article-bottom-body"><p>b</p><section data-test-ui="article-top-body">
+    <p>t</p></section></section><div data-test-ui="article-top-body"></div>
+    <section data-test-ui="article-top-body"><p>t2</p></section>
     </body></html>""",
 ]
 
@@ -126,8 +130,10 @@ def test_relative_lookups_same_as_parsel(block_query: str, responses: list[HtmlR
 
 
 def test_tagless_lookups_narrowed_only_when_sure() -> None:
-    """A tagless ``[data-test-ui]`` or class lookup tests only the tags the source writes it on,
-    and only when the walk finds as many elements as the source writes the value."""
+    """A tagless ``[data-test-ui]`` lookup is answered from the page's index of the attribute:
+    exact, wherever the source writes the value. A tagless class lookup tests only the tags
+    the source writes the word on, and only when the walk finds as many elements as the
+    source has the word."""
 
     def narrowed(body: bytes, query: str) -> list[str] | None:
         response = HtmlResponse(url="https://www.nzherald.co.nz/world/", body=body)
@@ -139,8 +145,9 @@ def test_tagless_lookups_narrowed_only_when_sure() -> None:
     ui = '[data-test-ui="x"]'
     assert narrowed(b'<div data-test-ui="x"><H2 data-test-ui=x>a</H2></div>', ui) == ["div", "h2"]
     assert narrowed(b'<div data-test-ui="y">', ui) == []
-    assert narrowed(b"<script>'<b data-test-ui=\"x\">'</script><p data-test-ui='x'>", ui) is None
-    assert narrowed(b'<div title="a<b c" data-test-ui="x">', ui) is None
+    assert narrowed(b"<script>'<b data-test-ui=\"x\">'</script><p data-test-ui='x'>", ui) == ["p"]
+    assert narrowed(b'<div title="a<b c" data-test-ui="x">', ui) == ["div"]
+    assert narrowed(b'<i data-test-ui="&#120;">', ui) == ["i"]  # a character reference
     assert narrowed(b'<p class="a x">1</p><SPAN class=x>2</SPAN>', ".x") == ["p", "span"]
     assert narrowed(b'<p class="a x">1</p><p class="x-y">2</p>', ".x") is None  # inside a longer word
     assert narrowed(b'<p class="x">1</p><p>x marks the spot</p>', ".x") is None  # in the text
