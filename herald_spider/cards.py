@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from urllib.parse import urljoin
 
 from scrapy.http import TextResponse
 
@@ -51,7 +50,7 @@ def card_signals(response: TextResponse, reference: datetime) -> dict[str, CardS
     for card in response.css(css.STORY_CARD):
         article_id = None
         for href in card.css(css.CARD_LINK).xpath("@href").getall():
-            _, article_id, _ = urls.link_target(urljoin(response.url, href.strip()))
+            _, article_id, _ = urls.href_target(response.url, href.strip())
             if article_id:
                 break
         if not article_id or article_id in found:

@@ -161,7 +161,7 @@ def _canonical_url(page: PageData) -> tuple[str | None, str | None]:
     for candidate in (source() for source in candidates):
         if not candidate:
             continue
-        url, key, _ = urls.link_target(urljoin(urls.SITE_ROOT, candidate.strip()))
+        url, key, _ = urls.href_target(urls.SITE_ROOT, candidate.strip())
         if url and (request_id is None or key == request_id):
             return url, key
     return None, None
@@ -538,7 +538,7 @@ _ABSOLUTE = ("/", "https://", "http://")
 def _site_link_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
     # Menus, footers and "latest" blocks repeat on every page: classify each such href once.
     # A few hundred entries hold them; more would only keep one-off article links (memory).
-    return urls.link_target(urljoin(origin, href))
+    return urls.href_target(origin, href)
 
 
 def page_links(response: TextResponse, default_kind: str = "other") -> list[PageLink]:
@@ -572,7 +572,7 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
         if href.startswith(_ABSOLUTE):
             article_url, key, path = _site_link_target(origin, href)
         else:
-            article_url, key, path = urls.link_target(urljoin(base, href))
+            article_url, key, path = urls.href_target(base, href)
         if article_url:
             assert key is not None
             known = by_article.get(key)

@@ -8,7 +8,7 @@ drops is most of a bare crawl's cost on pages with ~100 links each).
 from __future__ import annotations
 
 import re
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, unquote, urljoin, urlsplit
 
 HOST = "www.nzherald.co.nz"
 SITE_ROOT = f"https://{HOST}/"
@@ -166,13 +166,37 @@ def link_target(url: str) -> tuple[str | None, str | None, str | None]:
     >>> link_target("https://www.nzherald.co.nz/world/asia/#top")
     (None, None, 'world/asia')
     """
-    segments = _site_segments(url)
+    return _target_of(_site_segments(url))
+
+
+def _target_of(segments: list[str] | None) -> tuple[str | None, str | None, str | None]:
     if not segments:
         return None, None, None
     key = _article_id_in(segments)
     if key is not None:
         return SITE_ROOT + "/".join(segments) + "/", key, None
     return None, None, _section_in(segments)
+
+
+#: an href on the site with nothing to resolve or decode (no query, fragment, escape, dot,
+#: port or user; not ``//host``): its path is what it says
+_PLAIN_HREF = re.compile(r"(?:https://www\.nzherald\.co\.nz)?(/(?!/)[A-Za-z0-9/-]*)")
+
+
+def href_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
+    """``link_target(urljoin(origin, href))``, with no join or URL parsing when the href is a
+    plain site URL or path.
+
+    >>> href_target(SITE_ROOT, "/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ")[1:]
+    ('ABCDEFGHIJKLMNOPQRSTUVWXYZ', None)
+    >>> other = "https://example.org/"
+    >>> href_target(other, "/world/"), href_target(other, f"{SITE_ROOT}world")
+    ((None, None, None), (None, None, 'world'))
+    """
+    plain = _PLAIN_HREF.fullmatch(href)
+    if plain is not None and (href[0] != "/" or origin.startswith(SITE_ROOT)):
+        return _target_of([s for s in plain.group(1).split("/") if s])
+    return link_target(urljoin(origin, href))
 
 
 def section_url(path: str) -> str:

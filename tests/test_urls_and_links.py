@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import random
 from typing import Any
+from urllib.parse import urljoin
 
 import pytest
 
@@ -95,3 +97,45 @@ def test_sponsored_and_offsite_links_are_not_offered() -> None:
 )
 def test_article_path_under(url: str, section: str, expected: bool) -> None:
     assert urls.article_path_under(url, section) is expected
+
+
+def _hrefs() -> list[str]:
+    """Hrefs as pages write them, and random strings built from the characters URL parsing
+    cares about."""
+    written = [
+        "/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "/world/a-story/premium/ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        f"{urls.SITE_ROOT}world/europe/",
+        f"{urls.SITE_ROOT}/world//x/ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+        "//world/x/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",  # a host, not a path
+        "/",
+        "https://www.nzherald.co.nz",
+        "http://www.nzherald.co.nz/world/",
+        "https://nzherald.co.nz/world/",
+        "/world/./x/../y/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+        "/World/",
+        "/video/a/ABCDEFGHIJKLMNOPQRSTUVWXYZ/",
+    ]
+    rng = random.Random(4)
+    alphabet = "/aZ0-.:?#%@\\ "
+    prefixes = ["/", "//", urls.SITE_ROOT, "https://www.nzherald.co.nz", "http://"]
+    written += [
+        rng.choice(prefixes) + "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
+        for _ in range(3000)
+    ]
+    return written
+
+
+@pytest.mark.parametrize(
+    "origin",
+    [
+        urls.SITE_ROOT,
+        f"{urls.SITE_ROOT}world/a/?x=1#f",
+        "https://example.org/",
+        "http://www.nzherald.co.nz/",
+        "https://www.nzherald.co.nz.evil.example/",
+    ],
+)
+def test_href_target_is_link_target_of_the_joined_url(origin: str) -> None:
+    for href in _hrefs():
+        assert urls.href_target(origin, href) == urls.link_target(urljoin(origin, href)), href
