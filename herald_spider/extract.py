@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlsplit
 
 from lxml import etree
 from scrapy.http import TextResponse
@@ -242,7 +242,7 @@ def _sections(page: PageData, url: str, loader: ArticleLoader) -> None:
     loader.add_value("section", section)
 
     def sub_of(href: str | None) -> str | None:
-        found = urls.section_path(urljoin(urls.SITE_ROOT, href)) if href else None
+        found = urls.href_section(urls.SITE_ROOT, href) if href else None
         parts = found.split("/") if found else []
         return parts[1] if len(parts) > 1 and parts[0] == section else None
 

@@ -82,7 +82,20 @@ def _segments(path: str) -> list[str] | None:
     return segments
 
 
+#: a site URL or absolute path with nothing to resolve or decode (no query, fragment,
+#: escape, dot, port or user; not ``//host``): its path is what it says
+_PLAIN_URL = re.compile(r"https://www\.nzherald\.co\.nz(/(?!/)[A-Za-z0-9/-]*)")
+_PLAIN_HREF = re.compile(r"(?:https://www\.nzherald\.co\.nz)?(/(?!/)[A-Za-z0-9/-]*)")
+
+
 def _site_segments(url: str) -> list[str] | None:
+    plain = _PLAIN_URL.fullmatch(url)
+    if plain is not None:  # most links on the site's pages: no URL parsing needed
+        return [s for s in plain.group(1).split("/") if s]
+    return _parsed_site_segments(url)
+
+
+def _parsed_site_segments(url: str) -> list[str] | None:
     path = _site_path(url)
     return _segments(path) if path is not None else None
 
@@ -178,11 +191,6 @@ def _target_of(segments: list[str] | None) -> tuple[str | None, str | None, str 
     return None, None, _section_in(segments)
 
 
-#: an href on the site with nothing to resolve or decode (no query, fragment, escape, dot,
-#: port or user; not ``//host``): its path is what it says
-_PLAIN_HREF = re.compile(r"(?:https://www\.nzherald\.co\.nz)?(/(?!/)[A-Za-z0-9/-]*)")
-
-
 def href_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
     """``link_target(urljoin(origin, href))``, with no join or URL parsing when the href is a
     plain site URL or path.
@@ -193,10 +201,25 @@ def href_target(origin: str, href: str) -> tuple[str | None, str | None, str | N
     >>> href_target(other, "/world/"), href_target(other, f"{SITE_ROOT}world")
     ((None, None, None), (None, None, 'world'))
     """
+    return _target_of(_href_segments(origin, href))
+
+
+def href_section(origin: str, href: str) -> str | None:
+    """``section_path(urljoin(origin, href))``, with no join or URL parsing when the href is a
+    plain site URL or path.
+
+    >>> href_section(SITE_ROOT, "/world/europe"), href_section(SITE_ROOT, "/world/a/ABCDEFGHIJKLMNOPQRST/")
+    ('world/europe', None)
+    """
+    segments = _href_segments(origin, href)
+    return _section_in(segments) if segments else None
+
+
+def _href_segments(origin: str, href: str) -> list[str] | None:
     plain = _PLAIN_HREF.fullmatch(href)
     if plain is not None and (href[0] != "/" or origin.startswith(SITE_ROOT)):
-        return _target_of([s for s in plain.group(1).split("/") if s])
-    return link_target(urljoin(origin, href))
+        return [s for s in plain.group(1).split("/") if s]
+    return _site_segments(urljoin(origin, href))
 
 
 def section_url(path: str) -> str:

@@ -138,4 +138,12 @@ def _hrefs() -> list[str]:
 )
 def test_href_target_is_link_target_of_the_joined_url(origin: str) -> None:
     for href in _hrefs():
-        assert urls.href_target(origin, href) == urls.link_target(urljoin(origin, href)), href
+        joined = urljoin(origin, href)
+        assert urls.href_target(origin, href) == urls.link_target(joined), href
+        assert urls.href_section(origin, href) == urls.section_path(joined), href
+
+
+def test_plain_urls_read_without_parsing_as_parsed() -> None:
+    for href in _hrefs():
+        for url in (href, urljoin(urls.SITE_ROOT, href)):
+            assert urls._site_segments(url) == urls._parsed_site_segments(url), url
