@@ -78,6 +78,11 @@ _FIRST_STEP = re.compile(
     r" and contains\(concat\(' ', normalize-space\(@class\), ' '\), ' \3 '\)\])"
     r"|([a-z][a-z0-9]*)(\[@data-test-ui = '([^']+)'\]))"
 )
+#: the first step cssselect writes for ``tag.value``
+_TAGGED_CLASS_STEP = re.compile(
+    r"^descendant-or-self::([a-z][a-z0-9]*)(\[@class and contains\(@class, '([^' ]+)'\)"
+    r" and contains\(concat\(' ', normalize-space\(@class\), ' '\), ' \3 '\)\])"
+)
 #: an element name as HTML writes it after ``<``, and what may follow it
 _TAG_NAME = re.compile(r"[A-Za-z][A-Za-z0-9-]*(?=[\s/])")
 
@@ -100,6 +105,9 @@ class _Alternative:
     step: tuple[str, str, str, str | None] | None = None
     tail: str = ""
     ui: frozenset[str] = frozenset()
+    #: (tag, predicate, tail) of an alternative that starts with a tagged step the walk can
+    #: share with other alternatives on the same tag (see :func:`_one_walk`)
+    branch: tuple[str, str, str] | None = None
 
     def possible(self, page: _Page) -> bool:
         # A tagless first step checks how its value is written in _Page.step_elements.
@@ -108,12 +116,6 @@ class _Alternative:
             and page.has_all(self.words)
             and (self.step is not None or page.written_all(self.attributes))
         )
-
-    def narrowed(self, found: list[Any]) -> str:
-        """The XPath, its first step narrowed to the tags of ``found``, the elements
-        :meth:`_Page.step_elements` found for it."""
-        assert self.step is not None
-        return _on_tags(sorted({el.tag for el in found}), self.step[2], self.tail)
 
 
 def _on_tags(tags: list[str], predicate: str, tail: str = "") -> str:
@@ -141,12 +143,18 @@ def _alternatives(query: str) -> tuple[_Alternative, ...]:
         first = _FIRST_STEP.match(xpath)
         step: tuple[str, str, str, str | None] | None = None
         tail = ""
+        branch = None
         if first and first.group(4):  # tag[data-test-ui="value"]
             step, tail = (UI, first.group(6), first.group(5), first.group(4)), xpath[first.end() :]
+            branch = (first.group(4), first.group(5), tail)
         elif first:
             kind = UI if first.group(2) else "class"
             step, tail = (kind, first.group(2) or first.group(3), first.group(1), None), xpath[first.end() :]
-        found.append(_Alternative(frozenset(words), frozenset(attributes), xpath, step, tail, frozenset(ui)))
+        elif tagged := _TAGGED_CLASS_STEP.match(xpath):
+            branch = (tagged.group(1), tagged.group(2), xpath[tagged.end() :])
+        found.append(
+            _Alternative(frozenset(words), frozenset(attributes), xpath, step, tail, frozenset(ui), branch)
+        )
     return tuple(found)
 
 
@@ -301,13 +309,21 @@ class _Page:
         return self._steps[value]
 
 
-_PAGES: weakref.WeakKeyDictionary[TextResponse, _Page] = weakref.WeakKeyDictionary()
+#: What was learnt about the pages looked at last, newest last. Only a few: a callback reads
+#: one page, and Scrapy frees responses late (in reference cycles, at a garbage collection),
+#: so state kept as long as its response lives would keep every element it holds alive, and
+#: make collections come sooner and cost more.
+_RECENT: list[tuple[weakref.ref[TextResponse], _Page]] = []
+_KEEP = 2
 
 
 def _page(response: TextResponse) -> _Page:
-    page = _PAGES.get(response)
-    if page is None:
-        page = _PAGES[response] = _Page(response.text, response.selector.root)
+    for known, page in reversed(_RECENT):
+        if known() is response:
+            return page
+    page = _Page(response.text, response.selector.root)
+    _RECENT.append((weakref.ref(response), page))
+    del _RECENT[:-_KEEP]
     return page
 
 
@@ -359,27 +375,56 @@ def elements(response: TextResponse, query: str) -> list[Any]:
     page = _page(response)
     live = [alternative for alternative in _alternatives(query) if alternative.possible(page)]
     # Per alternative that can find anything: its XPath (narrowed when it can be), its results
-    # when they are known without a walk over the page, and what they were read from.
-    parts: list[tuple[str, list[Any] | None, tuple[Any, ...]]] = []
+    # when they are known without a walk over the page, what they were read from, and its
+    # branches (tag, predicate, rest) when it starts with steps on tags.
+    parts: list[tuple[str, list[Any] | None, tuple[Any, ...], list[tuple[str, str, str]] | None]] = []
     indexed = True  # every result is an element of the page's data-test-ui index
     for alternative in live:
-        known = page.step_elements(root, alternative.step) if alternative.step is not None else None
+        step = alternative.step
+        known = page.step_elements(root, step) if step is not None else None
         if known is None:
-            parts.append((alternative.xpath, None, ()))
+            branch = alternative.branch
+            parts.append((alternative.xpath, None, (), [branch] if branch is not None else None))
         elif known:
+            assert step is not None
             results = list(known)  # a copy: the page keeps its own
             if alternative.tail:  # below several elements, results may interleave: walk
                 tail = _compiled_xpath("self::*" + alternative.tail)
                 results = list(tail(known[0])) if len(known) == 1 else None  # type: ignore[assignment]
             if results != []:
-                parts.append((alternative.narrowed(known), results, (alternative.tail, *known)))
-                indexed = indexed and alternative.step[0] == UI and not alternative.tail  # type: ignore[index]
-    if parts and parts[0][1] is not None and all(source == parts[0][2] for _, _, source in parts):
+                tags = sorted({el.tag for el in known})
+                branches = [(tag, step[2], alternative.tail) for tag in tags]
+                parts.append(
+                    (_on_tags(tags, step[2], alternative.tail), results, (alternative.tail, *known), branches)
+                )
+                indexed = indexed and step[0] == UI and not alternative.tail
+    if not parts:
+        return []
+    if parts[0][1] is not None and all(source == parts[0][2] for _, _, source, _ in parts):
         return parts[0][1]  # one alternative, or several that find the same elements
-    if parts and indexed and all(results is not None for _, results, _ in parts):
-        return page.in_order({el for _, results, _ in parts for el in results or ()})
+    if indexed and all(results is not None for _, results, _, _ in parts):
+        return page.in_order({el for _, results, _, _ in parts for el in results or ()})
     # Results of several alternatives, in document order: one walk over them all.
-    return list(_compiled_xpath(" | ".join(xpath for xpath, _, _ in parts))(root)) if parts else []
+    everything = [branch for _, _, _, branches in parts for branch in branches or ()]
+    if all(branches is not None for _, _, _, branches in parts):
+        return list(_compiled_xpath(_one_walk(everything))(root))
+    return list(_compiled_xpath(" | ".join(xpath for xpath, _, _, _ in parts))(root))
+
+
+def _one_walk(branches: list[tuple[str, str, str]]) -> str:
+    """The union of ``descendant-or-self::tag[predicate]rest`` branches, those on the same tag
+    with the same rest as one (libxml2 walks the page once per branch of a union).
+
+    >>> _one_walk([("p", "[@id = 'a']", ""), ("b", "[@id = 'a']", ""), ("p", "[@id = 'c']", "")])
+    "descendant-or-self::p[(@id = 'a') or (@id = 'c')] | descendant-or-self::b[(@id = 'a')]"
+    """
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for tag, predicate, rest in branches:
+        grouped.setdefault((tag, rest), []).append(f"({predicate[1:-1]})")
+    return " | ".join(
+        f"descendant-or-self::{tag}[{' or '.join(predicates)}]{rest}"
+        for (tag, rest), predicates in grouped.items()
+    )
 
 
 def strings(response: TextResponse, query: str) -> list[str]:
