@@ -265,9 +265,12 @@ def _sections(page: PageData, url: str, loader: ArticleLoader) -> None:
 def _timestamps(page: PageData, loader: ArticleLoader) -> None:
     ld, fusion = page.article_ld, page.fusion
 
-    @functools.cache
-    def time_el() -> Any | None:
-        return page.first(*css.BYLINE_TIME)
+    found: list[Any] = []
+
+    def time_el() -> Any | None:  # looked up once, when a source needs it
+        if not found:
+            found.append(page.first(*css.BYLINE_TIME))
+        return found[0]
 
     def text(value: Any) -> str | None:
         return value if isinstance(value, str) else None
@@ -577,12 +580,12 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
             assert key is not None
             known = by_article.get(key)
             if known is None:
-                by_article[key] = PageLink(article_url, kind, article_id=key)
+                by_article[key] = PageLink(article_url, kind, key)
             elif css.PREMIUM_URL_SEGMENT in article_url and css.PREMIUM_URL_SEGMENT not in known.url:
-                by_article[key] = PageLink(article_url, known.kind, article_id=key)
+                by_article[key] = PageLink(article_url, known.kind, key)
             continue
         if path and path not in sections:
-            sections[path] = PageLink(urls.section_url(path), kind, section=path)
+            sections[path] = PageLink(urls.section_url(path), kind, None, path)
     return list(by_article.values()) + list(sections.values())
 
 
