@@ -110,7 +110,7 @@ class _Alternative:
     branch: tuple[str, str, str] | None = None
 
     def possible(self, page: _Page) -> bool:
-        # A tagless first step checks how its value is written in _Page.step_elements.
+        # A first step's value is checked in _Page.step_elements (the index, or the source).
         return (
             page.has_ui(self.ui)
             and page.has_all(self.words)
@@ -232,7 +232,7 @@ def _occurrences(text: str, word: str) -> Iterator[int]:
 
 
 class _Page:
-    """What the lookups learn about one page's source, kept while its response lives."""
+    """What the lookups learn about one page: its source, and its ``data-test-ui`` index."""
 
     def __init__(self, text: str, root: Any) -> None:
         self.text = text
