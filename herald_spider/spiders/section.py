@@ -43,8 +43,10 @@ class SectionSpider(scrapy.Spider):
         self.refresh = check_mode(refresh)
         #: Per article ID: the URLs requested so far, other URLs seen for it (tried when the
         #: requested one is missing: the site serves a page under one URL only), and the IDs
-        #: whose every requested URL answered 404.
-        self.tried: dict[str, list[str]] = {}
+        #: whose every requested URL answered 404. One entry per article the crawl meets:
+        #: tuples of strings, which the garbage collector stops tracking (a list per article
+        #: made every full collection walk them all).
+        self.tried: dict[str, tuple[str, ...]] = {}
         self.variants: dict[str, list[str]] = {}
         self.not_found: set[str] = set()
 
@@ -58,9 +60,9 @@ class SectionSpider(scrapy.Spider):
             urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
         )
         for url, article_id in resumed(self.crawler, self, self.section):
-            tried = self.tried.setdefault(article_id, [])
+            tried = self.tried.get(article_id, ())
             if url not in tried:
-                tried.append(url)
+                self.tried[article_id] = (*tried, url)
             yield self._article_request(url, article_id)
 
     # --- routing ----------------------------------------------------------------------
@@ -123,18 +125,18 @@ class SectionSpider(scrapy.Spider):
         for link in links:
             if not link.article_id or not urls.article_path_under(link.url, self.section):
                 continue
-            tried = self.tried.setdefault(link.article_id, [])
+            tried = self.tried.get(link.article_id)
             if not tried:
-                tried.append(link.url)
+                self.tried[link.article_id] = (link.url,)
                 yield self._article_request(link.url, link.article_id, card=cards.get(link.article_id))
             elif link.article_id in self.not_found and link.url not in tried:
                 self.not_found.discard(link.article_id)
-                tried.append(link.url)
+                self.tried[link.article_id] = (*tried, link.url)
                 yield self._article_request(
                     link.url, link.article_id, dont_filter=True, card=cards.get(link.article_id)
                 )
-            elif link.url not in tried and link.url not in self.variants.setdefault(link.article_id, []):
-                self.variants[link.article_id].append(link.url)
+            elif link.url not in tried and link.url not in self.variants.get(link.article_id, ()):
+                self.variants.setdefault(link.article_id, []).append(link.url)
 
     def _article_request(
         self, url: str, article_id: str, *, dont_filter: bool = False, card: CardSignal | None = None
@@ -159,7 +161,7 @@ class SectionSpider(scrapy.Spider):
             alternatives = self.variants.get(article_id, []) if article_id else []
             if status == 404 and alternatives:
                 url = alternatives.pop(0)
-                self.tried[article_id].append(url)
+                self.tried[article_id] = (*self.tried.get(article_id, ()), url)
                 self.logger.info("Trying another URL for article %s: %s", article_id, url)
                 yield self._article_request(url, article_id, dont_filter=True)
                 return
