@@ -374,17 +374,22 @@ def elements(response: TextResponse, query: str) -> list[Any]:
         return []
     page = _page(response)
     live = [alternative for alternative in _alternatives(query) if alternative.possible(page)]
-    # Per alternative that can find anything: its XPath (narrowed when it can be), its results
-    # when they are known without a walk over the page, what they were read from, and its
-    # branches (tag, predicate, rest) when it starts with steps on tags.
-    parts: list[tuple[str, list[Any] | None, tuple[Any, ...], list[tuple[str, str, str]] | None]] = []
+    # Per alternative that can find anything: its results when they are known without a walk
+    # over the page, and what they were read from. The walk, when one is needed, shares the
+    # steps on tags (tag, predicate, rest) of all alternatives, and adds the other XPaths.
+    parts: list[tuple[list[Any] | None, tuple[Any, ...]]] = []
+    branches: list[tuple[str, str, str]] = []
+    others: list[str] = []
     indexed = True  # every result is an element of the page's data-test-ui index
     for alternative in live:
         step = alternative.step
         known = page.step_elements(root, step) if step is not None else None
         if known is None:
-            branch = alternative.branch
-            parts.append((alternative.xpath, None, (), [branch] if branch is not None else None))
+            parts.append((None, ()))
+            if alternative.branch is not None:
+                branches.append(alternative.branch)
+            else:
+                others.append(alternative.xpath)
         elif known:
             assert step is not None
             results = list(known)  # a copy: the page keeps its own
@@ -392,23 +397,18 @@ def elements(response: TextResponse, query: str) -> list[Any]:
                 tail = _compiled_xpath("self::*" + alternative.tail)
                 results = list(tail(known[0])) if len(known) == 1 else None  # type: ignore[assignment]
             if results != []:
-                tags = sorted({el.tag for el in known})
-                branches = [(tag, step[2], alternative.tail) for tag in tags]
-                parts.append(
-                    (_on_tags(tags, step[2], alternative.tail), results, (alternative.tail, *known), branches)
-                )
+                parts.append((results, (alternative.tail, *known)))
+                branches += [(tag, step[2], alternative.tail) for tag in sorted({el.tag for el in known})]
                 indexed = indexed and step[0] == UI and not alternative.tail
     if not parts:
         return []
-    if parts[0][1] is not None and all(source == parts[0][2] for _, _, source, _ in parts):
-        return parts[0][1]  # one alternative, or several that find the same elements
-    if indexed and all(results is not None for _, results, _, _ in parts):
-        return page.in_order({el for _, results, _, _ in parts for el in results or ()})
+    if parts[0][0] is not None and all(source == parts[0][1] for _, source in parts):
+        return parts[0][0]  # one alternative, or several that find the same elements
+    if indexed and all(results is not None for results, _ in parts):
+        return page.in_order({el for results, _ in parts for el in results or ()})
     # Results of several alternatives, in document order: one walk over them all.
-    everything = [branch for _, _, _, branches in parts for branch in branches or ()]
-    if all(branches is not None for _, _, _, branches in parts):
-        return list(_compiled_xpath(_one_walk(everything))(root))
-    return list(_compiled_xpath(" | ".join(xpath for xpath, _, _, _ in parts))(root))
+    walks = ([_one_walk(branches)] if branches else []) + others
+    return list(_compiled_xpath(" | ".join(walks))(root))
 
 
 def _one_walk(branches: list[tuple[str, str, str]]) -> str:
