@@ -84,15 +84,22 @@ def _segments(path: str) -> list[str] | None:
 
 #: a site URL or absolute path with nothing to resolve or decode (no query, fragment,
 #: escape, dot, port or user; not ``//host``): its path is what it says
-_PLAIN_URL = re.compile(r"https://www\.nzherald\.co\.nz(/(?!/)[A-Za-z0-9/-]*)")
-_PLAIN_HREF = re.compile(r"(?:https://www\.nzherald\.co\.nz)?(/(?!/)[A-Za-z0-9/-]*)")
+_PLAIN = re.compile(r"(?:https://www\.nzherald\.co\.nz)?(/(?!/)[A-Za-z0-9/-]*)")
+
+
+def _plain_segments(href: str, on_site: bool) -> list[str] | None:
+    """The path segments of a plain site URL, or of a plain absolute path when it is joined to
+    a page of the site (``on_site``); None for any other href. Most links on the site's pages
+    are plain: no URL parsing needed."""
+    plain = _PLAIN.fullmatch(href)
+    if plain is None or (href[0] == "/" and not on_site):
+        return None
+    return [s for s in plain.group(1).split("/") if s]
 
 
 def _site_segments(url: str) -> list[str] | None:
-    plain = _PLAIN_URL.fullmatch(url)
-    if plain is not None:  # most links on the site's pages: no URL parsing needed
-        return [s for s in plain.group(1).split("/") if s]
-    return _parsed_site_segments(url)
+    plain = _plain_segments(url, on_site=False)
+    return plain if plain is not None else _parsed_site_segments(url)
 
 
 def _parsed_site_segments(url: str) -> list[str] | None:
@@ -216,10 +223,8 @@ def href_section(origin: str, href: str) -> str | None:
 
 
 def _href_segments(origin: str, href: str) -> list[str] | None:
-    plain = _PLAIN_HREF.fullmatch(href)
-    if plain is not None and (href[0] != "/" or origin.startswith(SITE_ROOT)):
-        return [s for s in plain.group(1).split("/") if s]
-    return _site_segments(urljoin(origin, href))
+    plain = _plain_segments(href, on_site=origin.startswith(SITE_ROOT))
+    return plain if plain is not None else _site_segments(urljoin(origin, href))
 
 
 def section_url(path: str) -> str:
