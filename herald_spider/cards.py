@@ -12,8 +12,8 @@ from datetime import datetime
 
 from scrapy.http import TextResponse
 
+from herald_spider import fastcss, urls
 from herald_spider import selectors as css
-from herald_spider import urls
 from herald_spider.normalize import parse_card_datetime, parse_iso_datetime
 
 
@@ -47,7 +47,7 @@ class CardSignal:
 def card_signals(response: TextResponse, reference: datetime) -> dict[str, CardSignal]:
     """Article ID -> what its first card on the page shows. ``reference`` dates yearless times."""
     found: dict[str, CardSignal] = {}
-    for card in response.css(css.STORY_CARD):
+    for card in fastcss.selector(response).css(css.STORY_CARD):  # the page's one tree
         article_id = None
         for href in card.css(css.CARD_LINK).xpath("@href").getall():
             _, article_id, _ = urls.href_target(response.url, href.strip())

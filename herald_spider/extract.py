@@ -100,7 +100,7 @@ class PageData:
 def _scripts_and_heads(response: TextResponse) -> tuple[list[str], list[str], list[Any]]:
     """(JSON-LD texts, scripts that may hold ``Fusion.globalContent``, ``meta`` and ``link``
     elements) in one walk over the page; ``script#fusion-metadata`` comes first."""
-    root = response.selector.root
+    root = fastcss.root(response)
     ld_texts: list[str] = []
     fusion_texts: list[str] = []
     heads: list[Any] = []
@@ -420,7 +420,7 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     """The article on an article page, normalised, with the page's problems listed."""
     page = PageData.of(response)
     problems = list(page.problems)
-    loader = ArticleLoader(response=response, selector=response.selector)  # the tree parsed once
+    loader = ArticleLoader(response=response, selector=fastcss.selector(response))  # the tree parsed once
     url, article_id = _canonical_url(page)
     fusion, ld = page.fusion, page.article_ld
 
@@ -551,7 +551,7 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
     collapse into one; a ``/premium/`` URL wins over the same ID without it, because the site
     serves the page only under its own URL.
     """
-    root = response.selector.root
+    root = fastcss.root(response)
     if not isinstance(root, etree._Element):
         return []
     kinds = _anchor_kinds(response, root)

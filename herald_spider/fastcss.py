@@ -18,8 +18,9 @@ eras the page does not use.
 - The alternatives left run as one XPath, compiled once (parsel compiles again on every
   call).
 
-What a page holds is learnt once per page. ``tests/test_fastcss.py`` checks every selector
-of the project against ``response.css`` on every saved page.
+What a page holds is learnt once per page, and the page is parsed once (:func:`root`).
+``tests/test_fastcss.py`` checks every selector of the project against ``response.css`` on
+every saved page.
 """
 
 from __future__ import annotations
@@ -34,7 +35,10 @@ from typing import Any
 import cssselect
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
-from scrapy.http import TextResponse
+from parsel.selector import create_root_node
+from scrapy.http import HtmlResponse, TextResponse
+from scrapy.selector import Selector
+from scrapy.utils.response import get_base_url
 
 _EQUALITY = frozenset({"=", "~=", "|=", "^=", "$=", "*="})
 #: the attribute the site marks its page parts with, indexed once per page (see :meth:`_Page.ui`)
@@ -232,14 +236,16 @@ def _occurrences(text: str, word: str) -> Iterator[int]:
 
 
 class _Page:
-    """What the lookups learn about one page: its source, and its ``data-test-ui`` index."""
+    """What the lookups learn about one page: its source, its one parsed tree, and its
+    ``data-test-ui`` index."""
 
     def __init__(self, text: str, root: Any) -> None:
         self.text = text
+        self._selector: Selector | None = None
         self._has: dict[str, bool] = {}
         self._written: dict[tuple[str, str], bool] = {}
         self._steps: dict[str, list[Any] | None] = {}
-        self._root = root
+        self.root = root
         self._ui: dict[str, list[Any]] | None = None
         self._ui_elements: list[Any] = []
         self._order: dict[Any, int] | None = None
@@ -249,7 +255,7 @@ class _Page:
         walk answers every ``[data-test-ui="..."]`` the extractors ask for."""
         if self._ui is None:
             self._ui = {}
-            self._ui_elements = _UI_ELEMENTS(self._root) if isinstance(self._root, etree._Element) else []
+            self._ui_elements = _UI_ELEMENTS(self.root) if isinstance(self.root, etree._Element) else []
             for el in self._ui_elements:
                 self._ui.setdefault(el.get(UI), []).append(el)
         return self._ui
@@ -321,10 +327,38 @@ def _page(response: TextResponse) -> _Page:
     for known, page in reversed(_RECENT):
         if known() is response:
             return page
-    page = _Page(response.text, response.selector.root)
+    page = _Page(response.text, _parse(response))
     _RECENT.append((weakref.ref(response), page))
     del _RECENT[:-_KEEP]
     return page
+
+
+def _parse(response: TextResponse) -> Any:
+    """The tree ``response.selector`` would parse, of plain lxml elements for an HTML page.
+
+    parsel parses HTML with ``lxml.html.HTMLParser``, whose element classes are looked up by
+    a Python method each time lxml makes an object for an element: about 0.3 µs each, and a
+    page's lookups make hundreds. The extractors use nothing ``lxml.html`` adds, so an HTML
+    page is parsed by the same function with ``etree.HTMLParser``; libxml2 builds the same
+    tree (``tests/test_fastcss.py`` compares them).
+    """
+    if not isinstance(response, HtmlResponse):
+        return response.selector.root
+    return create_root_node(response.text, etree.HTMLParser, base_url=get_base_url(response))
+
+
+def root(response: TextResponse) -> Any:
+    """The root element of the page's tree, parsed once for every lookup of this module and
+    every extractor (none uses ``response.selector``, which would parse the page again)."""
+    return _page(response).root
+
+
+def selector(response: TextResponse) -> Selector:
+    """A Selector over :func:`root`, for code that needs parsel's API."""
+    page = _page(response)
+    if page._selector is None:
+        page._selector = Selector(root=page.root, type="html")
+    return page._selector
 
 
 def may_match(response: TextResponse, query: str) -> bool:
@@ -369,10 +403,10 @@ def elements(response: TextResponse, query: str) -> list[Any]:
     alternative is a walk over the whole page). A tagless ``[data-test-ui="..."]`` or class
     first step is answered by :meth:`_Page.step_elements` when that can be trusted.
     """
-    root = response.selector.root
+    page = _page(response)
+    root = page.root
     if not isinstance(root, etree._Element):
         return []
-    page = _page(response)
     live = [alternative for alternative in _alternatives(query) if alternative.possible(page)]
     # Per alternative that can find anything: its results when they are known without a walk
     # over the page, and what they were read from. The walk, when one is needed, shares the

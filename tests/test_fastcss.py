@@ -4,13 +4,16 @@ uses, on every saved page (and on markup written to trip it up)."""
 from __future__ import annotations
 
 import gzip
+from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from lxml import etree
 from scrapy.http import HtmlResponse
 
-from herald_spider import fastcss
+from herald_spider import cards, extract, fastcss
 from herald_spider import selectors as css
-from tests.conftest import FIXTURES, SHARED
+from tests.conftest import FIXTURES, SHARED, response_for
 
 REAL = SHARED / "nzherald" / "real"
 
@@ -81,6 +84,11 @@ def responses() -> list[HtmlResponse]:
     return _responses()
 
 
+def _path(element: Any) -> str:
+    """Where an element sits in its tree: fastcss parses the page apart from ``response.css``."""
+    return str(element.getroottree().getpath(element))
+
+
 def test_there_is_something_to_compare() -> None:
     assert len(QUERIES) > 30
     assert len(PAGES) > 30
@@ -92,8 +100,8 @@ def test_same_as_parsel(query: str, responses: list[HtmlResponse]) -> None:
         if "::" in query:
             assert fastcss.strings(response, query) == response.css(query).getall(), response.body[:80]
         else:
-            fast = fastcss.elements(response, query)
-            slow = [s.root for s in response.css(query)]
+            fast = [_path(el) for el in fastcss.elements(response, query)]
+            slow = [_path(s.root) for s in response.css(query)]
             assert fast == slow, (query, response.body[:80])
 
 
@@ -139,7 +147,7 @@ def test_tagless_lookups_narrowed_only_when_sure() -> None:
         response = HtmlResponse(url="https://www.nzherald.co.nz/world/", body=body)
         step = fastcss._alternatives(query)[0].step
         assert step is not None
-        found = fastcss._page(response).step_elements(response.selector.root, step)
+        found = fastcss._page(response).step_elements(fastcss.root(response), step)
         return None if found is None else [el.tag for el in found]
 
     ui = '[data-test-ui="x"]'
@@ -151,3 +159,24 @@ def test_tagless_lookups_narrowed_only_when_sure() -> None:
     assert narrowed(b'<p class="a x">1</p><SPAN class=x>2</SPAN>', ".x") == ["p", "span"]
     assert narrowed(b'<p class="a x">1</p><p class="x-y">2</p>', ".x") is None  # inside a longer word
     assert narrowed(b'<p class="x">1</p><p>x marks the spot</p>', ".x") is None  # in the text
+
+
+def test_one_tree_the_same_as_parsels(responses: list[HtmlResponse]) -> None:
+    """The tree fastcss parses for every extractor is the tree parsel builds, element for
+    element, and the response's own selector is never built (the page is parsed once)."""
+    for body in [p.read_bytes() for p in PAGES] + TRICKY:
+        response = HtmlResponse(url="https://www.nzherald.co.nz/world/x/", body=body)
+        root = fastcss.root(response)
+        assert fastcss.selector(response).root is root
+        assert response._cached_selector is None
+        assert etree.tostring(root) == etree.tostring(response.selector.root), body[:80]
+        assert [_path(el) for el in root.iter()] == [_path(el) for el in response.selector.root.iter()]
+
+
+def test_extraction_parses_the_page_once() -> None:
+    url = "https://www.nzherald.co.nz/world/ukraine-crisis-us-russia-to-hold-security-talks-over-nato-expansion/ZXU6227CUQTBPRZBXZLVTII7IQ/"
+    response = response_for(url)
+    assert extract.parse_article(response).article.title
+    extract.page_links(response)
+    cards.card_signals(response, datetime(2022, 1, 13, tzinfo=UTC))
+    assert response._cached_selector is None

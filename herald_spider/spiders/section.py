@@ -73,6 +73,7 @@ class SectionSpider(scrapy.Spider):
             self.logger.warning("Not an HTML page: %s", response.url)
             return
         links = page_links(response, default_kind="section-card")
+        legacy = self._follow_legacy(response)  # read now, while the page's tree is at hand
         response.meta[PAGE_LINKS] = links
         if not links:
             self._count("herald/sections_without_links")
@@ -81,7 +82,7 @@ class SectionSpider(scrapy.Spider):
             if link.section and urls.is_under(link.section, self.section) and link.section != self.section:
                 yield response.follow(link.url, callback=self.parse_section, errback=self.request_failed)
         yield from self._follow_articles(response, links)
-        yield from self._follow_legacy(response)
+        yield from legacy
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         if not isinstance(response, HtmlResponse):
@@ -101,9 +102,10 @@ class SectionSpider(scrapy.Spider):
         # Links before the article: they are scheduled, and journalled by the frontier, before
         # the article is stored, so a crawl killed after the write still knows where it led.
         links = page_links(response)
+        legacy = self._follow_legacy(response)  # read now, while the page's tree is at hand
         response.meta[PAGE_LINKS] = links
         yield from self._follow_articles(response, links)
-        yield from self._follow_legacy(response)
+        yield from legacy
         article = extracted.article
         if article.section_path and not urls.is_under(article.section_path, self.section):
             self._count("herald/articles_outside_section")
@@ -111,12 +113,14 @@ class SectionSpider(scrapy.Spider):
         else:
             yield article
 
-    def _follow_legacy(self, response: HtmlResponse) -> Iterator[scrapy.Request]:
+    def _follow_legacy(self, response: HtmlResponse) -> list[scrapy.Request]:
         """Legacy ``article.cfm`` links: the site redirects them to the article's current URL."""
-        for url, object_id in legacy_article_links(response):
-            yield scrapy.Request(
+        return [
+            scrapy.Request(
                 url, callback=self.parse_article, errback=self.request_failed, meta={LEGACY_ID: object_id}
             )
+            for url, object_id in legacy_article_links(response)
+        ]
 
     def _follow_articles(self, response: Response, links: list[PageLink]) -> Iterator[scrapy.Request]:
         cards: dict[str, CardSignal] = {}
