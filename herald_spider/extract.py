@@ -420,7 +420,7 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     """The article on an article page, normalised, with the page's problems listed."""
     page = PageData.of(response)
     problems = list(page.problems)
-    loader = ArticleLoader(response=response, selector=fastcss.selector(response))  # the tree parsed once
+    loader = ArticleLoader()  # values only: no selector, which would parse the page again
     url, article_id = _canonical_url(page)
     fusion, ld = page.fusion, page.article_ld
 

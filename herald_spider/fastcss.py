@@ -25,6 +25,7 @@ every saved page.
 
 from __future__ import annotations
 
+import codecs
 import functools
 import re
 import weakref
@@ -35,10 +36,8 @@ from typing import Any
 import cssselect
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
-from parsel.selector import create_root_node
 from scrapy.http import HtmlResponse, TextResponse
 from scrapy.selector import Selector
-from scrapy.utils.response import get_base_url
 
 _EQUALITY = frozenset({"=", "~=", "|=", "^=", "$=", "*="})
 #: the attribute the site marks its page parts with, indexed once per page (see :meth:`_Page.ui`)
@@ -333,18 +332,63 @@ def _page(response: TextResponse) -> _Page:
     return page
 
 
+def _html_parser() -> etree.HTMLParser:
+    # parsel's options; no table of id attributes, since nothing looks elements up by ID (CSS
+    # ``#id`` is an XPath test of ``@id``): the same tree, a little sooner.
+    return etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True, collect_ids=False)
+
+
 def _parse(response: TextResponse) -> Any:
     """The tree ``response.selector`` would parse, of plain lxml elements for an HTML page.
 
     parsel parses HTML with ``lxml.html.HTMLParser``, whose element classes are looked up by
     a Python method each time lxml makes an object for an element: about 0.3 µs each, and a
     page's lookups make hundreds. The extractors use nothing ``lxml.html`` adds, so an HTML
-    page is parsed by the same function with ``etree.HTMLParser``; libxml2 builds the same
+    page is parsed by the same parser with ``etree.HTMLParser``; libxml2 builds the same
     tree (``tests/test_fastcss.py`` compares them).
+
+    parsel hands libxml2 the page's text stripped, without NUL characters, encoded as UTF-8.
+    For most pages that is the body itself, which is then parsed as it is: no copy of the
+    page is encoded again.
     """
     if not isinstance(response, HtmlResponse):
         return response.selector.root
-    return create_root_node(response.text, etree.HTMLParser, base_url=get_base_url(response))
+    data = _utf8_as_parsel_would(response)
+    if data is None:
+        text = response.text
+        data = text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
+    parser = _html_parser()
+    root = etree.fromstring(data, parser=parser)
+    return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
+
+
+def _utf8_as_parsel_would(response: HtmlResponse) -> bytes | None:
+    """The body without the ASCII white space around it, when that is exactly the bytes
+    parsel would make of the page's text: UTF-8 decoded without a replacement or a
+    byte-order mark, no NUL, and no other white space (``str.strip`` knows more) around.
+
+    >>> from scrapy.http import HtmlResponse
+    >>> page = lambda body: HtmlResponse("https://example.org/", body=body, encoding="utf-8")
+    >>> _utf8_as_parsel_would(page(" <p>café</p>\\n".encode()))
+    b'<p>caf\\xc3\\xa9</p>'
+    >>> bodies = (b"<p>\\xff", b"\\xef\\xbb\\xbf<p>", b"<p>\\x00", "<p>\\u00a0".encode(), b" ")
+    >>> [_utf8_as_parsel_would(page(body)) for body in bodies]
+    [None, None, None, None, None]
+    """
+    body = response.body
+    if response.encoding != "utf-8" or body.startswith(codecs.BOM_UTF8) or b"\x00" in body:
+        return None
+    text = response.text
+    data = body.strip()
+    if not data or "\ufffd" in text:
+        return None
+    # Each byte of ASCII white space is one character of the text: the characters just
+    # inside it are the first and the last that str.strip would keep, if not white space.
+    lead = len(body) - len(body.lstrip())
+    last = len(text) - (len(body) - len(body.rstrip())) - 1
+    if text[lead].isspace() or text[last].isspace():
+        return None
+    return data
 
 
 def root(response: TextResponse) -> Any:

@@ -161,10 +161,27 @@ def test_tagless_lookups_narrowed_only_when_sure() -> None:
     assert narrowed(b'<p class="x">1</p><p>x marks the spot</p>', ".x") is None  # in the text
 
 
+#: bodies that are not the bytes parsel parses (white space around, a byte-order mark, NUL,
+#: invalid UTF-8, another encoding), and some that are
+ODD_BODIES = [
+    b"  \n<html><body><p>lead</p></body></html>\n\n",
+    "<html><body><p>nbsp</p></body></html>\u00a0".encode(),
+    "\u2003<p>em space</p>".encode(),
+    b"\xef\xbb\xbf<html><body><p>bom</p></body></html>",
+    b"<html><body><p>n\x00ul</p></body></html>",
+    b"<html><body><p>bad \xff\xfe bytes \xc3</p></body></html>",
+    "<html><body><p>replacement \ufffd char</p></body></html>".encode(),
+    b'<html><head><meta charset="iso-8859-1"></head><body><p>caf\xe9</p></body></html>',
+    "<html><body><p>caf\u00e9 \u2014 \U0001f600</p></body></html>".encode(),
+    b"<p>bare</p>",
+    b"   ",
+]
+
+
 def test_one_tree_the_same_as_parsels(responses: list[HtmlResponse]) -> None:
     """The tree fastcss parses for every extractor is the tree parsel builds, element for
     element, and the response's own selector is never built (the page is parsed once)."""
-    for body in [p.read_bytes() for p in PAGES] + TRICKY:
+    for body in [p.read_bytes() for p in PAGES] + TRICKY + ODD_BODIES:
         response = HtmlResponse(url="https://www.nzherald.co.nz/world/x/", body=body)
         root = fastcss.root(response)
         assert fastcss.selector(response).root is root
