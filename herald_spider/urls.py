@@ -42,6 +42,9 @@ EXCLUDED_SEGMENTS = frozenset(
         "weather",
     }
 )
+#: segments that rule a path out: the excluded ones, and ``premium`` anywhere but just before
+#: an article's ID
+_NOT_IN_PATH = EXCLUDED_SEGMENTS | {"premium"}
 
 
 def _site_path(url: str) -> str | None:
@@ -94,7 +97,7 @@ def _plain_segments(href: str, on_site: bool) -> list[str] | None:
     plain = _PLAIN.fullmatch(href)
     if plain is None or (href[0] == "/" and not on_site):
         return None
-    return [s for s in plain.group(1).split("/") if s]
+    return list(filter(None, plain.group(1).split("/")))
 
 
 def _site_segments(url: str) -> list[str] | None:
@@ -108,24 +111,16 @@ def _parsed_site_segments(url: str) -> list[str] | None:
 
 
 def _article_id_in(segments: list[str]) -> str | None:
-    if len(segments) < 3:
+    if len(segments) < 3 or not ARTICLE_ID.match(segments[-1]):
         return None
-    *head, last = segments
-    if not ARTICLE_ID.match(last):
+    head = segments[:-2] if segments[-2] == "premium" else segments[:-1]
+    if len(head) < 2 or not all(map(SLUG.match, head)) or not _NOT_IN_PATH.isdisjoint(head):
         return None
-    if head[-1] == "premium":
-        head = head[:-1]
-    if len(head) < 2 or not all(SLUG.match(s) for s in head):
-        return None
-    if any(s in EXCLUDED_SEGMENTS or s == "premium" for s in head):
-        return None
-    return last
+    return segments[-1]
 
 
 def _section_in(segments: list[str]) -> str | None:
-    if not all(SLUG.match(s) for s in segments):
-        return None
-    if any(s in EXCLUDED_SEGMENTS or s == "premium" for s in segments):
+    if not all(map(SLUG.match, segments)) or not _NOT_IN_PATH.isdisjoint(segments):
         return None
     return "/".join(segments)
 
