@@ -69,6 +69,16 @@ TRICKY = [
     <p>t</p></section></section><div data-test-ui="article-top-body"></div>
     <section data-test-ui="article-top-body"><p>t2</p></section>
     </body></html>""",
+    # class words split by characters XPath's normalize-space keeps (no-break space, em space,
+    # form feed), by carriage returns; a word inside another; tagged steps walked in Python
+    """<html><body><section class="x\u00a0article__body"><p>nbsp</p></section>
+    <section class="article__body\u2003y"><p>em</p></section><section class="article__body\x0cz">
+    <p>ff</p></section><section class="\r\narticle__body\r"><p>cr</p></section>
+    <div class="article__raw-htmlx"><p>no</p></div><div class="article__raw-html"><p>raw</p></div>
+    <a class="article__subkicker" href="/world/one/">One</a><a data-test-ui="article__subkicker">No
+    href</a><a class="article__subkicker--x" href="/no/">No</a><A CLASS="ARTICLE__SUBKICKER" href="/c/">
+    Case</A><a data-test-ui="article__subkicker" class="article__subkicker" href="/both/">Both</a>
+    </body></html>""".encode(),
 ]
 
 
