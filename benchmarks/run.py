@@ -13,7 +13,7 @@
 
 Crawls run in subprocesses; their CPU time and peak RSS come from ``os.wait4``. Throughput
 ratios use CPU time (the machines are shared and wall time is noisy); wall time is shown
-too. The floor and herald crawls alternate ``--crawl-passes`` times (two by default): each
+too. The floor and herald crawls alternate ``--crawl-passes`` times (three by default): each
 counts its pass with the least CPU time, as ``timeit`` does, and its highest peak RSS, so a
 machine that speeds up or slows down between two crawls does not decide the ratio. Then it
 checks the Parquet layout and size, and how long a crawl takes to load the IDs of a dataset
@@ -171,7 +171,7 @@ def sample(pages: list[tuple[str, bytes]], size: int) -> list[tuple[str, bytes]]
     return pages[::step][:size]
 
 
-def bench_size(size: int, work: Path, peer_sample: int, peer: bool, passes: int = 2) -> dict[str, Any]:
+def bench_size(size: int, work: Path, peer_sample: int, peer: bool, passes: int = 3) -> dict[str, Any]:
     mirror = work / f"mirror-{size}"
     marker = mirror / ".complete"
     if not marker.exists():
@@ -208,6 +208,7 @@ def bench_size(size: int, work: Path, peer_sample: int, peer: bool, passes: int 
         "size": size,
         "floor": floor,
         "herald": herald,
+        "passes": (floors, heralds),
         "stored": int(stored.group(1)) if stored else 0,
         "bound": bound,
         "extraction": extraction,
@@ -246,6 +247,13 @@ def report(results: list[dict[str, Any]], known: dict[str, float] | None) -> lis
         peer_ratio = peer.cpu_ms_per_article / extraction.cpu_ms_per_article if peer else float("nan")
         rss_ratio = herald.peak_rss_mb / floor.peak_rss_mb
         print(f"\n- herald/floor throughput: **{speed:.2f}** (target >= 0.75)")
+        floors, heralds = r["passes"]
+        print(
+            "- CPU ms per article in each pass, in the order run: floor "
+            + ", ".join(f"{run.cpu_ms_per_article:.2f}" for run in floors)
+            + "; herald "
+            + ", ".join(f"{run.cpu_ms_per_article:.2f}" for run in heralds)
+        )
         print(f"- herald/parse bound throughput: {herald.per_cpu_s / bound.per_cpu_s:.3f}")
         print(
             f"- peer/herald extraction cost per page: **{peer_ratio:.1f}** (target >= 10; "
@@ -293,7 +301,7 @@ def main() -> None:
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target does not hold")
     parser.add_argument("--no-peer", action="store_true", help="skip trafilatura (not installed)")
     parser.add_argument(
-        "--crawl-passes", type=int, default=2, help="alternating floor/herald crawls per size"
+        "--crawl-passes", type=int, default=3, help="alternating floor/herald crawls per size"
     )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
