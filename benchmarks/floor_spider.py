@@ -1,10 +1,13 @@
 """The floor: the cheapest Scrapy crawl of a World mirror that still follows every link.
 
 ``scrapy runspider benchmarks/floor_spider.py -s HERALD_REPLAY=<mirror>`` from the project
-directory, so it runs with the project's settings (replay middleware, concurrency) minus
-the pipelines and the project's spider middleware. Links are filtered and de-duplicated as
-strings (article ID or section path) before any Request is built; one field, the ``h1``
-text, is yielded per article.
+directory, so it runs with the project's settings (concurrency, delays, fingerprinter)
+and the same replay middleware, but none of the project's other components: no pipelines,
+spider middlewares or extensions, and no downloader middleware of its own but the replay
+one (encoding repair, soft-block detection, back-off, redirects and the on-site check are
+herald's cost, not the floor's). Links are filtered and de-duplicated as strings (article
+ID or section path) before any Request is built; one field, the ``h1`` text, is yielded per
+article.
 """
 
 from __future__ import annotations
@@ -16,6 +19,10 @@ from typing import Any
 import scrapy
 from scrapy.http import Response, TextResponse
 
+from herald_spider.settings import DOWNLOADER_MIDDLEWARES
+
+REPLAY = "herald_spider.replay.ReplayMiddleware"
+
 _SITE = r"^(?:https?://(?:www\.)?nzherald\.co\.nz)?"
 _TAIL = r"/?(?:[?#].*)?$"
 ARTICLE = re.compile(_SITE + r"(/world/(?:[a-z0-9-]+/)+?(?:premium/)?([A-Z0-9]{26}))" + _TAIL)
@@ -25,7 +32,12 @@ NOT_ARTICLE = ("/video/", "/videos/")
 
 class FloorSpider(scrapy.Spider):
     name = "floor"
-    custom_settings = {"ITEM_PIPELINES": {}, "SPIDER_MIDDLEWARES": {}}  # noqa: RUF012
+    custom_settings = {  # noqa: RUF012
+        "ITEM_PIPELINES": {},
+        "SPIDER_MIDDLEWARES": {},
+        "EXTENSIONS": {},
+        "DOWNLOADER_MIDDLEWARES": {REPLAY: DOWNLOADER_MIDDLEWARES[REPLAY]},
+    }
     start_urls = ["https://www.nzherald.co.nz/world/"]  # noqa: RUF012
 
     def __init__(self, **kwargs: Any) -> None:
