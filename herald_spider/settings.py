@@ -84,6 +84,8 @@ SPIDER_MIDDLEWARES = {
     "herald_spider.middlewares.SkipKnownArticlesMiddleware": 600,
 }
 EXTENSIONS = {
+    # Objects alive when the spider opens skip the collector's full collections.
+    "herald_spider.gcfreeze.FreezeStartupObjects": 5,
     "herald_spider.lock.DatasetLockExtension": 0,
     "herald_spider.runs.RunRecorder": 10,
     "herald_spider.frontier.FrontierJournal": 500,
