@@ -37,6 +37,7 @@ from typing import Any
 import cssselect
 from lxml import etree
 from parsel.csstranslator import HTMLTranslator
+from parsel.selector import create_root_node
 from scrapy.http import HtmlResponse, TextResponse
 from scrapy.selector import Selector
 
@@ -333,10 +334,12 @@ def _page(response: TextResponse) -> _Page:
     return page
 
 
-def _html_parser() -> etree.HTMLParser:
-    # parsel's options; no table of id attributes, since nothing looks elements up by ID (CSS
-    # ``#id`` is an XPath test of ``@id``): the same tree, a little sooner.
-    return etree.HTMLParser(recover=True, encoding="utf-8", huge_tree=True, collect_ids=False)
+class _HTMLParser(etree.HTMLParser):  # type: ignore[misc]
+    """parsel's options, and no table of id attributes, since nothing looks elements up by
+    ID (CSS ``#id`` is an XPath test of ``@id``): the same tree, a little sooner."""
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(collect_ids=False, **options)
 
 
 def _parse(response: TextResponse) -> Any:
@@ -345,22 +348,19 @@ def _parse(response: TextResponse) -> Any:
     parsel parses HTML with ``lxml.html.HTMLParser``, whose element classes are looked up by
     a Python method each time lxml makes an object for an element: about 0.3 µs each, and a
     page's lookups make hundreds. The extractors use nothing ``lxml.html`` adds, so an HTML
-    page is parsed by the same parser with ``etree.HTMLParser``; libxml2 builds the same
+    page is parsed by the same function with ``etree.HTMLParser``; libxml2 builds the same
     tree (``tests/test_fastcss.py`` compares them).
 
     parsel hands libxml2 the page's text stripped, without NUL characters, encoded as UTF-8.
-    For most pages that is the body itself, which is then parsed as it is: no copy of the
-    page is encoded again.
+    For most pages that is the body itself, which parsel then parses as it is: no copy of
+    the page is encoded again.
     """
     if not isinstance(response, HtmlResponse):
         return response.selector.root
-    data = _utf8_as_parsel_would(response)
-    if data is None:
-        text = response.text
-        data = text.strip().replace("\x00", "").encode("utf-8") or b"<html/>"
-    parser = _html_parser()
-    root = etree.fromstring(data, parser=parser)
-    return root if root is not None else etree.fromstring(b"<html/>", parser=parser)
+    body = _utf8_as_parsel_would(response)
+    if body is not None:
+        return create_root_node("", _HTMLParser, body=body)
+    return create_root_node(response.text, _HTMLParser)
 
 
 def _utf8_as_parsel_would(response: HtmlResponse) -> bytes | None:
@@ -380,16 +380,14 @@ def _utf8_as_parsel_would(response: HtmlResponse) -> bytes | None:
     if response.encoding != "utf-8" or body.startswith(codecs.BOM_UTF8) or b"\x00" in body:
         return None
     text = response.text
-    data = body.strip()
-    if not data or "\ufffd" in text:
-        return None
     # Each byte of ASCII white space is one character of the text: the characters just
     # inside it are the first and the last that str.strip would keep, if not white space.
-    lead = len(body) - len(body.lstrip())
-    last = len(text) - (len(body) - len(body.rstrip())) - 1
-    if text[lead].isspace() or text[last].isspace():
+    start, end = len(body) - len(body.lstrip()), len(body.rstrip())
+    if start >= end or "\ufffd" in text:
         return None
-    return data
+    if text[start].isspace() or text[len(text) - (len(body) - end) - 1].isspace():
+        return None
+    return body[start:end]
 
 
 def root(response: TextResponse) -> Any:
