@@ -22,6 +22,8 @@ logger = logging.getLogger(__name__)
 _UTF8 = "utf-8"
 #: Single-byte Western encodings that WHATWG treats as windows-1252.
 _WESTERN = frozenset({"cp1252", "latin_1", "iso8859_15", "ascii"})
+#: The UTF-16 and UTF-32 byte-order marks (the UTF-32 little-endian one starts with UTF-16's).
+_WIDE_BOMS = (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE, codecs.BOM_UTF32_BE)
 
 
 def _codec(name: str) -> str:
@@ -31,8 +33,11 @@ def _codec(name: str) -> str:
         return name
 
 
-def actual_encoding(body: bytes, declared: str) -> str | None:
+def actual_encoding(body: bytes, declared: str, text: str | None = None) -> str | None:
     """The encoding ``body`` is really in when it contradicts ``declared``, else None.
+
+    ``text``, when given, is ``body`` as a response decodes it under ``declared`` (a bad
+    sequence becomes U+FFFD): without U+FFFD, a UTF-8 body needs no second decode to be valid.
 
     >>> actual_encoding("Māori ‘quotes’".encode("cp1252", "replace"), "utf-8")
     'cp1252'
@@ -44,11 +49,16 @@ def actual_encoding(body: bytes, declared: str) -> str | None:
     True
     >>> actual_encoding("Māori".encode("utf-8"), "utf-8") is None
     True
+    >>> actual_encoding("Māori".encode("utf-8"), "utf-8", "Māori") is None
+    True
     """
     if body.isascii():
         return None
     declared = _codec(declared)
     if declared == _UTF8:
+        # A UTF-16 or UTF-32 byte-order mark decides the text's encoding, not the label.
+        if text is not None and "\ufffd" not in text and not body.startswith(_WIDE_BOMS):
+            return None
         try:
             body.decode(_UTF8)
         except UnicodeDecodeError:
@@ -74,7 +84,7 @@ class EncodingRepairMiddleware(CrawlerComponent):
         if not isinstance(response, TextResponse):
             return response
         declared = _codec(response.encoding)
-        actual = actual_encoding(response.body, declared)
+        actual = actual_encoding(response.body, declared, response.text)  # text: decoded once, kept
         if actual is None:
             return response
         self._inc(f"herald/encoding_repaired/{declared}_as_{actual}")

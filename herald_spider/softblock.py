@@ -42,6 +42,9 @@ _CHALLENGE_MARKERS = (
     "g-recaptcha",
     "h-captcha",
 )
+#: In four of the markers: one search of a page without it stands for those four (each search
+#: reads the whole sniffed text, and most pages have none of the markers).
+_CAPTCHA = "captcha"
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 #: Challenge pages are small; a marker deep inside a large page is more likely quoted text.
 _SNIFF_BYTES = 64 * 1024
@@ -70,7 +73,15 @@ def challenge_kind(html: str) -> str | None:
     title = " ".join(match.group(1).split()) if match else ""
     if title and _CHALLENGE_TITLE.fullmatch(title):
         return f"title: {title[:80]}"
-    return next((f"marker: {marker}" for marker in _CHALLENGE_MARKERS if marker in head), None)
+    captcha = _CAPTCHA in head
+    return next(
+        (
+            f"marker: {marker}"
+            for marker in _CHALLENGE_MARKERS
+            if (captcha or _CAPTCHA not in marker) and marker in head
+        ),
+        None,
+    )
 
 
 class SoftBlockMiddleware(CrawlerComponent):

@@ -8,14 +8,17 @@ template (a 5 MB file does not belong in git).
 
 from __future__ import annotations
 
+import codecs
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
+from scrapy.http import HtmlResponse
 
 from herald_spider.dataset import read_articles
+from herald_spider.encoding import actual_encoding
 from tests.test_crawl import crawl
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
@@ -149,3 +152,24 @@ def test_no_text_is_mangled(bad_crawl: dict[str, Any]) -> None:
         for name in ("title", "body", "description"):
             text = row[name] or ""
             assert "\ufffd" not in text and "\x00" not in text and "â€" not in text, (row["url"], name)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "Māori ‘quotes’".encode(),
+        "Māori ‘quotes’".encode("cp1252", "replace"),
+        "Māori".encode() + "Māori".encode()[:2],  # cut off mid-character
+        "\ufffd in the page itself".encode(),
+        codecs.BOM_UTF8 + "Māori".encode(),
+        "Māori".encode("utf-16"),
+        "Māori".encode("utf-32"),
+        "Māori".encode("utf-16-be"),
+        codecs.BOM_UTF32_BE + "Māori".encode("utf-32-be"),
+    ],
+)
+def test_encoding_check_from_the_decoded_text_agrees(body: bytes) -> None:
+    """The middleware hands over the text the response decoded; the answer is the one a
+    second decode of the bytes gives."""
+    response = HtmlResponse(f"{SITE}/world/", body=body, encoding="utf-8")
+    assert actual_encoding(body, "utf-8", response.text) == actual_encoding(body, "utf-8")
