@@ -563,11 +563,13 @@ def page_links(response: TextResponse, default_kind: str = "other") -> list[Page
     sections: dict[str, PageLink] = {}
     for anchor in root.iter("a"):
         href = anchor.get("href")
-        rel = anchor.get("rel")
-        if not href or (rel and "sponsored" in rel.lower().split()):
+        if not href:
             continue
         href = href.strip()
         if href in seen:  # the first occurrence decides, as below
+            continue
+        rel = anchor.get("rel")
+        if rel and "sponsored" in rel.lower().split():  # as if it were not there
             continue
         seen.add(href)
         kind = kinds.get(anchor, default_kind)

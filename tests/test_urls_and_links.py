@@ -7,6 +7,7 @@ from typing import Any
 from urllib.parse import urljoin
 
 import pytest
+from scrapy.http import HtmlResponse
 
 from herald_spider import urls
 from herald_spider.extract import page_links
@@ -147,3 +148,16 @@ def test_plain_urls_read_without_parsing_as_parsed() -> None:
     for href in _hrefs():
         for url in (href, urljoin(urls.SITE_ROOT, href)):
             assert urls._site_segments(url) == urls._parsed_site_segments(url), url
+
+
+def test_a_sponsored_anchor_does_not_claim_its_href() -> None:
+    """The first anchor that is not sponsored decides the kind of an href; one marked
+    sponsored before it is as if it were not there, and a later sponsored one changes nothing."""
+    story = "https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/"
+    body = (
+        f'<aside data-test-ui="related-articles"><a rel="nofollow Sponsored" href="{story}">ad</a></aside>'
+        f'<section data-test-ui="most-read"><a href="{story}">read</a></section>'
+        f'<aside data-test-ui="discover-more"><a rel="sponsored" href="{story}">ad</a></aside>'
+    ).encode()
+    page = HtmlResponse("https://www.nzherald.co.nz/world/", body=body)
+    assert [(link.url, link.kind) for link in page_links(page)] == [(story, "most-read")]
