@@ -43,10 +43,15 @@ def parquet_files(table_dir: Path) -> list[Path]:
     return sorted(p for p in table_dir.glob("*.parquet") if not p.name.startswith((".", "_")))
 
 
-#: How every Parquet file of the dataset is written.
+#: How every Parquet file of the dataset is written. Dictionary encoding for the columns
+#: that repeat a few values: in ``links``, ``from_url`` is the same for all of a page's rows,
+#: which also makes those files smaller and quicker to write than plain strings compressed.
 WRITE_OPTIONS: dict[str, Any] = {
     "compression": COMPRESSION,
-    "use_dictionary": ["section", "subsection", "section_path", "distributor", "crawl_id"],
+    "use_dictionary": [
+        *("section", "subsection", "section_path", "distributor", "crawl_id"),  # articles; all tables
+        *("from_url", "kind"),  # links
+    ],
 }
 
 

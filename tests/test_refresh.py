@@ -8,7 +8,7 @@ is a real ``scrapy crawl`` in replay mode.
 from __future__ import annotations
 
 import shutil
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +191,11 @@ def test_links_table_records_every_link_of_every_crawl(history: dict[str, Any]) 
     listing = "https://www.nzherald.co.nz/world/"
     from_listing = {r["to_url"] for r in links if r["from_url"] == listing and r["kind"] == "section-card"}
     assert any(CHANGED in url for url in from_listing)
+
+
+def test_links_are_seen_while_their_crawl_runs(history: dict[str, Any]) -> None:
+    runs = {r["crawl_id"]: r for r in history["runs"]}
+    for row in history["links"]:
+        run = runs[row["crawl_id"]]
+        assert row["seen_at"].microsecond == 0 and row["seen_at"].utcoffset() == timedelta(0)
+        assert run["started_at"].replace(microsecond=0) <= row["seen_at"] <= run["finished_at"]
