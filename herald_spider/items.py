@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import Field, dataclass, field, fields
 from datetime import datetime
+from typing import Any, ClassVar
+
+from itemadapter import ItemAdapter
+from itemadapter.adapter import DataclassAdapter
 
 
 @dataclass
@@ -65,3 +69,30 @@ class Article:
     first_seen_at: datetime | None = None
     #: When a crawl last fetched the article, changed or not (UTC).
     last_seen_at: datetime | None = None
+
+
+class ArticleAdapter(DataclassAdapter):
+    """itemadapter's ``DataclassAdapter`` for :class:`Article`, its field table built once.
+
+    Every pipeline wraps every article in an ``ItemAdapter``, and the stock adapter lists the
+    dataclass's fields into a new table each time: about 3 µs, more than a small pipeline's
+    own work. Registered first in ``ItemAdapter.ADAPTER_CLASSES`` (itemadapter's extension
+    point) on import; a subclass of ``Article`` still gets the stock adapter.
+    """
+
+    _FIELDS: ClassVar[dict[str, Field[Any]]] = {f.name: f for f in fields(Article)}
+
+    def __init__(self, item: Any) -> None:
+        self.item = item
+        self._fields_dict = self._FIELDS
+
+    @classmethod
+    def is_item(cls, item: Any) -> bool:
+        return type(item) is Article
+
+    @classmethod
+    def is_item_class(cls, item_class: type) -> bool:
+        return item_class is Article
+
+
+ItemAdapter.ADAPTER_CLASSES.appendleft(ArticleAdapter)  # type: ignore[attr-defined]

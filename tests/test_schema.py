@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
+from itemadapter import ItemAdapter
+from itemadapter.adapter import DataclassAdapter
 
 from herald_spider.dataset import read_articles, write_table
-from herald_spider.items import Article
+from herald_spider.items import Article, ArticleAdapter
 from herald_spider.schema import ARTICLES, SCHEMA_VERSION, to_table
 
 
@@ -53,3 +56,22 @@ def test_files_carry_the_schema_version(tmp_path: Path) -> None:
 
 def test_read_articles_of_an_empty_dataset(tmp_path: Path) -> None:
     assert read_articles(tmp_path).num_rows == 0
+
+
+def test_article_adapter_behaves_as_the_stock_dataclass_adapter() -> None:
+    article = Article(article_id="A" * 26, title="A title", authors=["Jane Doe"])
+    adapter = ItemAdapter(article)
+    stock = DataclassAdapter(dataclasses.replace(article))
+    assert isinstance(adapter.adapter, ArticleAdapter)
+    assert list(adapter.field_names()) == list(stock.field_names())
+    assert adapter.asdict() == ItemAdapter(stock.item).asdict() == dataclasses.asdict(article)
+    adapter["premium"] = True
+    assert article.premium is True and adapter.get("premium") is True
+    with pytest.raises(KeyError):
+        adapter["no_such_field"] = 1
+    with pytest.raises(KeyError):
+        adapter["no_such_field"]
+    # a subclass (a test double, say) keeps the stock adapter
+    subclass = dataclasses.make_dataclass("Sub", [], bases=(Article,))
+    assert isinstance(ItemAdapter(subclass()).adapter, DataclassAdapter)
+    assert not isinstance(ItemAdapter(subclass()).adapter, ArticleAdapter)
