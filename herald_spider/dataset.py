@@ -49,8 +49,15 @@ def parquet_files(table_dir: Path) -> list[Path]:
 WRITE_OPTIONS: dict[str, Any] = {
     "compression": COMPRESSION,
     "use_dictionary": [
-        *("section", "subsection", "section_path", "distributor", "crawl_id"),  # articles; all tables
-        *("from_url", "kind"),  # links
+        # articles (crawl_id: every table)
+        "section",
+        "subsection",
+        "section_path",
+        "distributor",
+        "crawl_id",
+        # links
+        "from_url",
+        "kind",
     ],
 }
 
