@@ -11,6 +11,10 @@
    pages, next to ``parse_article`` (the function the spider calls) over the same sample;
    both warmed up on a few pages, then three alternating passes, the fastest of each.
 
+With ``--split`` a third crawl alternates with those two, **machinery**
+(``benchmarks/machinery_spider.py``: herald's components and parse with only the floor's page
+work), which splits herald's cost over the floor into its components and its extraction.
+
 Crawls run in subprocesses; their CPU time and peak RSS come from ``os.wait4``. Throughput
 ratios use CPU time (the machines are shared and wall time is noisy); wall time is shown
 too. The floor and herald crawls alternate ``--crawl-passes`` times (three by default): each
@@ -171,7 +175,9 @@ def sample(pages: list[tuple[str, bytes]], size: int) -> list[tuple[str, bytes]]
     return pages[::step][:size]
 
 
-def bench_size(size: int, work: Path, peer_sample: int, peer: bool, passes: int = 3) -> dict[str, Any]:
+def bench_size(
+    size: int, work: Path, peer_sample: int, peer: bool, passes: int = 3, split: bool = False
+) -> dict[str, Any]:
     mirror = work / f"mirror-{size}"
     marker = mirror / ".complete"
     if not marker.exists():
@@ -180,7 +186,7 @@ def bench_size(size: int, work: Path, peer_sample: int, peer: bool, passes: int 
         marker.touch()
     replay = f"HERALD_REPLAY={mirror}"
     dataset = work / f"dataset-{size}"
-    floors, heralds = [], []
+    floors, machineries, heralds = [], [], []
     for _ in range(max(1, passes)):
         floors.append(
             crawl(
@@ -189,6 +195,18 @@ def bench_size(size: int, work: Path, peer_sample: int, peer: bool, passes: int 
                 work / f"floor-{size}.log",
             )
         )
+        if split:
+            scratch = work / f"machinery-dataset-{size}"
+            if scratch.exists():
+                shutil.rmtree(scratch)
+            spider = "benchmarks/machinery_spider.py"
+            machineries.append(
+                crawl(
+                    "machinery",
+                    scrapy_command("runspider", spider, "-s", replay, "-s", f"HERALD_DATASET_DIR={scratch}"),
+                    work / f"machinery-{size}.log",
+                )
+            )
         if dataset.exists():
             shutil.rmtree(dataset)
         heralds.append(
@@ -208,7 +226,8 @@ def bench_size(size: int, work: Path, peer_sample: int, peer: bool, passes: int 
         "size": size,
         "floor": floor,
         "herald": herald,
-        "passes": (floors, heralds),
+        "machinery": best_pass(machineries) if machineries else None,
+        "passes": (floors, machineries, heralds),
         "stored": int(stored.group(1)) if stored else 0,
         "bound": bound,
         "extraction": extraction,
@@ -240,20 +259,31 @@ def report(results: list[dict[str, Any]], known: dict[str, float] | None) -> lis
         print(f"\n### {r['size']} articles\n")
         print("| run | articles | articles/CPU s | articles/wall s | CPU ms/article | peak RSS MB |")
         print("|---|---:|---:|---:|---:|---:|")
-        for run in (floor, herald, bound, extraction, peer):
+        machinery = r["machinery"]
+        for run in (floor, machinery, herald, bound, extraction, peer):
             if run is not None:
                 print(row(run))
         speed = herald.per_cpu_s / floor.per_cpu_s
         peer_ratio = peer.cpu_ms_per_article / extraction.cpu_ms_per_article if peer else float("nan")
         rss_ratio = herald.peak_rss_mb / floor.peak_rss_mb
         print(f"\n- herald/floor throughput: **{speed:.2f}** (target >= 0.75)")
-        floors, heralds = r["passes"]
-        print(
-            "- CPU ms per article in each pass, in the order run: floor "
-            + ", ".join(f"{run.cpu_ms_per_article:.2f}" for run in floors)
-            + "; herald "
-            + ", ".join(f"{run.cpu_ms_per_article:.2f}" for run in heralds)
+        floors, machineries, heralds = r["passes"]
+        passes = {"floor": floors, "machinery": machineries, "herald": heralds}
+        per_pass = (
+            f"{name} " + ", ".join(f"{run.cpu_ms_per_article:.2f}" for run in runs)
+            for name, runs in passes.items()
+            if runs
         )
+        print("- CPU ms per article in each pass, in the order run: " + "; ".join(per_pass))
+        if machinery is not None:
+            extra = herald.cpu_ms_per_article - floor.cpu_ms_per_article
+            components = machinery.cpu_ms_per_article - floor.cpu_ms_per_article
+            print(
+                f"- herald's CPU over the floor: {extra:.2f} ms per article: the project's components "
+                f"and its parse (machinery less floor) {components:.2f}, extraction (herald less machinery) "
+                f"{extra - components:.2f}; the target allows "
+                f"{floor.cpu_ms_per_article / 0.75 - floor.cpu_ms_per_article:.2f}"
+            )
         print(f"- herald/parse bound throughput: {herald.per_cpu_s / bound.per_cpu_s:.3f}")
         print(
             f"- peer/herald extraction cost per page: **{peer_ratio:.1f}** (target >= 10; "
@@ -303,11 +333,16 @@ def main() -> None:
     parser.add_argument(
         "--crawl-passes", type=int, default=3, help="alternating floor/herald crawls per size"
     )
+    parser.add_argument(
+        "--split",
+        action="store_true",
+        help="also crawl herald's machinery without its extraction (benchmarks/machinery_spider.py)",
+    )
     args = parser.parse_args()
     args.work.mkdir(parents=True, exist_ok=True)
     print(f"command: python -m benchmarks.run {' '.join(sys.argv[1:])}  (cpus: {os.cpu_count()})", flush=True)
     results = [
-        bench_size(size, args.work, args.peer_sample, not args.no_peer, args.crawl_passes)
+        bench_size(size, args.work, args.peer_sample, not args.no_peer, args.crawl_passes, args.split)
         for size in args.sizes
     ]
     known = None

@@ -11,12 +11,15 @@ PROJECT = Path(__file__).resolve().parents[1]
 
 def test_benchmark_runs_on_a_tiny_mirror(tmp_path: Path) -> None:
     command = [sys.executable, "-m", "benchmarks.run", "--sizes", "50", "--peer-sample", "5"]
-    command += ["--known", "2000", "--no-peer", "--crawl-passes", "1", "--work", str(tmp_path)]
+    command += ["--known", "2000", "--no-peer", "--crawl-passes", "1", "--split"]
+    command += ["--work", str(tmp_path)]
     done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     out = done.stdout
     assert "| floor | 50 |" in out
     assert "| herald | 50 |" in out
+    assert "| machinery | 50 |" in out
+    assert "herald's CPU over the floor" in out
     assert "50: every article stored | yes" in out
     assert "CPU ms per article in each pass" in out
     assert "loading 2000 known IDs" in out
