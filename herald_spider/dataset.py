@@ -62,6 +62,13 @@ WRITE_OPTIONS: dict[str, Any] = {
 }
 
 
+#: The allocator a crawl's row groups are encoded with: the C library's. pyarrow's default
+#: (mimalloc in its Linux wheels) kept the transient buffers of every row group it encoded,
+#: and a crawl encodes one every few thousand rows: at 20 000 articles the crawl peaked about
+#: 25 MB higher with it, for the same CPU time.
+CRAWL_MEMORY_POOL = pa.system_memory_pool()
+
+
 def write_table(table_dir: Path, table: pa.Table, name: str, *, row_group_size: int = 50_000) -> Path:
     """Write ``table`` as ``<table_dir>/<name>.parquet`` through a temporary file and a rename."""
     table_dir.mkdir(parents=True, exist_ok=True)
@@ -167,10 +174,12 @@ class RowBuffer:
 
     def _encode(self) -> None:
         """The pending rows as the next row group of the batch, in memory."""
-        table = pa.Table.from_pydict(self.columns, schema=self.schema)
+        pool = CRAWL_MEMORY_POOL
+        arrays = [pa.array(self.columns[f.name], f.type, memory_pool=pool) for f in self.schema]
+        table = pa.Table.from_arrays(arrays, schema=self.schema)
         if self.writer is None:
-            self.sink = pa.BufferOutputStream()
-            self.writer = pq.ParquetWriter(self.sink, self.schema, **WRITE_OPTIONS)
+            self.sink = pa.BufferOutputStream(memory_pool=pool)
+            self.writer = pq.ParquetWriter(self.sink, self.schema, memory_pool=pool, **WRITE_OPTIONS)
         self.writer.write_table(table, row_group_size=table.num_rows)
         self.columns = {name: [] for name in self.schema.names}
         self.pending = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 from itemadapter import ItemAdapter
 from itemadapter.adapter import DataclassAdapter
 
-from herald_spider.dataset import read_articles, write_table
+from herald_spider.dataset import CRAWL_MEMORY_POOL, RowBuffer, read_articles, write_table
 from herald_spider.items import Article, ArticleAdapter
 from herald_spider.schema import ARTICLES, SCHEMA_VERSION, to_table
 
@@ -75,3 +76,36 @@ def test_article_adapter_behaves_as_the_stock_dataclass_adapter() -> None:
     subclass = dataclasses.make_dataclass("Sub", [], bases=(Article,))
     assert isinstance(ItemAdapter(subclass()).adapter, DataclassAdapter)
     assert not isinstance(ItemAdapter(subclass()).adapter, ArticleAdapter)
+
+
+def test_row_buffer_encodes_in_the_crawl_pool_and_keeps_every_value(tmp_path: Path) -> None:
+    """Row groups are built in CRAWL_MEMORY_POOL (which hands memory back when a row group is
+    done), and converting the columns there gives the same rows as the schema's own table."""
+    rows = [
+        {
+            "article_id": f"{i:026d}",
+            "url": f"https://www.nzherald.co.nz/world/a/{i:026d}/",
+            "title": f"Title {i}",
+            "authors": ["Ann Example", "Bo Example"][: i % 3],
+            "published_at": datetime(2022, 1, 1 + i, 8, 30, tzinfo=UTC),
+            "premium": i % 2 == 0,
+            "word_count": i * 100,
+            "body": os.urandom(50_000).hex() if i < 10 else None,
+            "tags": ["world"],
+        }
+        for i in range(12)
+    ]
+    buffer = RowBuffer(tmp_path, ARTICLES, "crawl-1", batch_rows=100, chunk_rows=10)
+    before = CRAWL_MEMORY_POOL.bytes_allocated()
+    for row in rows[:10]:
+        assert buffer.append(row) is None
+    assert CRAWL_MEMORY_POOL.bytes_allocated() - before > 500_000  # the encoded row group
+    for row in rows[10:]:
+        assert buffer.append(row) is None
+    written = buffer.flush()
+    assert written is not None and written[1] == 12
+    assert CRAWL_MEMORY_POOL.bytes_allocated() <= before
+    metadata = pq.ParquetFile(written[0]).metadata
+    assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [10, 2]
+    stored = pq.read_table(written[0])
+    assert stored.to_pylist() == to_table(rows).to_pylist()
