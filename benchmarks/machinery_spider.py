@@ -10,7 +10,8 @@ title, with the fetch time as its publication time.
 
 So, per article: machinery less floor is what the project's components cost (encoding repair,
 soft-block check, back-off, redirects, the links table, refresh and known-ID checks,
-validation, dedup, Parquet), and herald less machinery is what ``parse_article`` and
+validation, dedup, Parquet), with what herald's parse costs over the floor's (it also decodes
+the page, which the extractors search); herald less machinery is what ``parse_article`` and
 ``page_links`` cost beyond the floor's page work. A benchmark diagnostic
 (``python -m benchmarks.run --split``); it is not a way to crawl.
 """
