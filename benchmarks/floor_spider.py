@@ -81,7 +81,7 @@ class FloorSpider(scrapy.Spider):
         self.seen: set[str] = {"/world/"}
 
     def parse(self, response: Response) -> Iterator[Any]:
-        if not isinstance(response, TextResponse) or not response.body.strip():
+        if not isinstance(response, TextResponse) or not response.body or response.body.isspace():
             return
         root = page_tree(response)
         if root is None:
