@@ -37,6 +37,7 @@ class MachinerySpider(WorldSpider):
     name = "machinery"
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        self._fetched(response)
         if not isinstance(response, HtmlResponse):
             return
         root = fastcss.root(response)

@@ -20,6 +20,9 @@ from herald_spider.links import PAGE_LINKS
 from herald_spider.middlewares import ARTICLE_ID, LEGACY_ID
 from herald_spider.refresh import CARD, check_mode
 
+#: What :attr:`SectionSpider.tried` holds for an article whose page came back.
+FETCHED: tuple[str, ...] = ()
+
 
 class SectionSpider(scrapy.Spider):
     """Crawl one section: its listing, its subsection listings and the articles they lead to.
@@ -45,7 +48,9 @@ class SectionSpider(scrapy.Spider):
         #: requested one is missing: the site serves a page under one URL only), and the IDs
         #: whose every requested URL answered 404. One entry per article the crawl meets:
         #: tuples of strings, which the garbage collector stops tracking (a list per article
-        #: made every full collection walk them all).
+        #: made every full collection walk them all). Once an article's page has come back
+        #: its URLs are no longer needed: its entry becomes ``FETCHED`` (see :meth:`_fetched`),
+        #: so a long crawl keeps only the ID of each article it has read.
         self.tried: dict[str, tuple[str, ...]] = {}
         self.variants: dict[str, list[str]] = {}
         self.not_found: set[str] = set()
@@ -85,6 +90,7 @@ class SectionSpider(scrapy.Spider):
         yield from legacy
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        self._fetched(response)
         if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page at an article URL: %s", response.url)
@@ -113,6 +119,13 @@ class SectionSpider(scrapy.Spider):
         else:
             yield article
 
+    def _fetched(self, response: Response) -> None:
+        """Forget the URLs of an article whose page came back: it is not requested again."""
+        article_id = response.meta.get(ARTICLE_ID)
+        if article_id:
+            self.tried[article_id] = FETCHED
+            self.variants.pop(article_id, None)
+
     def _follow_legacy(self, response: HtmlResponse) -> list[scrapy.Request]:
         """Legacy ``article.cfm`` links: the site redirects them to the article's current URL."""
         return [
@@ -130,9 +143,11 @@ class SectionSpider(scrapy.Spider):
             if not link.article_id or not urls.article_path_under(link.url, self.section):
                 continue
             tried = self.tried.get(link.article_id)
-            if not tried:
+            if tried is None:
                 self.tried[link.article_id] = (link.url,)
                 yield self._article_request(link.url, link.article_id, card=cards.get(link.article_id))
+            elif not tried:  # FETCHED: its page came back
+                continue
             elif link.article_id in self.not_found and link.url not in tried:
                 self.not_found.discard(link.article_id)
                 self.tried[link.article_id] = (*tried, link.url)

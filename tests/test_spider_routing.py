@@ -1,0 +1,47 @@
+"""The section spider's routing of article links: each article requested once, other URLs
+for it kept only while its page may still answer 404."""
+
+from __future__ import annotations
+
+from scrapy import Request
+from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
+
+from herald_spider.extract import PageLink
+from herald_spider.middlewares import ARTICLE_ID
+from herald_spider.spiders.section import WorldSpider
+
+ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+URL = f"https://www.nzherald.co.nz/world/a-story/{ID}/"
+ALIAS = f"https://www.nzherald.co.nz/world/a-story-renamed/{ID}/"
+SECTION = HtmlResponse("https://www.nzherald.co.nz/world/", body=b"<html></html>")
+
+
+def world() -> WorldSpider:
+    spider: WorldSpider = WorldSpider.from_crawler(get_crawler(WorldSpider))
+    return spider
+
+
+def follow(spider: WorldSpider, url: str) -> list[Request]:
+    return list(spider._follow_articles(SECTION, [PageLink(url, "section-card", ID)]))
+
+
+def test_other_urls_are_kept_while_the_article_is_in_flight() -> None:
+    spider = world()
+    assert [r.url for r in follow(spider, URL)] == [URL]
+    assert follow(spider, URL) == [] and follow(spider, ALIAS) == []
+    assert spider.tried[ID] == (URL,)
+    assert spider.variants[ID] == [ALIAS]  # tried should the first URL answer 404
+
+
+def test_a_fetched_article_keeps_only_its_id() -> None:
+    spider = world()
+    (request,) = follow(spider, URL)
+    follow(spider, ALIAS)
+    page = HtmlResponse(URL, body=b"<html><h1>A story</h1></html>", request=request)
+    assert page.meta[ARTICLE_ID] == ID
+    list(spider.parse_article(page))
+    assert spider.tried == {ID: ()}
+    assert spider.variants == {}
+    assert follow(spider, ALIAS) == [] and follow(spider, URL) == []
+    assert spider.tried == {ID: ()} and spider.variants == {}
