@@ -290,6 +290,10 @@ def report(results: list[dict[str, Any]], known: dict[str, float] | None) -> lis
                 f"{extra - components:.2f}; the target allows "
                 f"{floor.cpu_ms_per_article / THROUGHPUT_TARGET - floor.cpu_ms_per_article:.2f}"
             )
+            print(
+                f"- machinery/floor throughput: {machinery.per_cpu_s / floor.per_cpu_s:.2f} "
+                "(what herald/floor would be if its extraction cost nothing)"
+            )
         print(f"- herald/parse bound throughput: {herald.per_cpu_s / bound.per_cpu_s:.3f}")
         print(
             f"- peer/herald extraction cost per page: **{peer_ratio:.1f}** (target >= 10; "

@@ -20,6 +20,7 @@ def test_benchmark_runs_on_a_tiny_mirror(tmp_path: Path) -> None:
     assert "| herald | 50 |" in out
     assert "| machinery | 50 |" in out
     assert "herald's CPU over the floor" in out
+    assert "machinery/floor throughput:" in out
     assert "50: every article stored | yes" in out
     assert "CPU ms per article in each pass" in out
     assert "loading 2000 known IDs" in out
