@@ -146,7 +146,7 @@ class SectionSpider(scrapy.Spider):
             if tried is None:
                 self.tried[link.article_id] = (link.url,)
                 yield self._article_request(link.url, link.article_id, card=cards.get(link.article_id))
-            elif not tried:  # FETCHED: its page came back
+            elif tried == FETCHED:  # its page came back
                 continue
             elif link.article_id in self.not_found and link.url not in tried:
                 self.not_found.discard(link.article_id)
