@@ -62,10 +62,13 @@ class PageData:
     problems: list[str]
     #: the page's ``meta`` and ``link`` elements, in document order
     heads: list[Any]
+    #: the parser stopped before the end of the page (too deep): the DOM lacks its rest
+    cut_off: bool = False
 
     @classmethod
     def of(cls, response: TextResponse) -> PageData:
         ld_texts, fusion_texts, heads = _scripts_and_heads(response)
+        parse_problems = list(fastcss.parse_problems(response))  # the page is parsed by now
         json_ld = decode_json_ld(ld_texts)
         fusion = decode_fusion(fusion_texts)
         articles = article_objects(json_ld.objects)
@@ -74,8 +77,9 @@ class PageData:
             json_ld=json_ld,
             article_ld=articles[0] if articles else {},
             fusion=fusion.objects[0] if fusion.objects else {},
-            problems=json_ld.problems + fusion.problems,
+            problems=parse_problems + json_ld.problems + fusion.problems,
             heads=heads,
+            cut_off=bool(parse_problems),
         )
 
     def strings(self, query: str) -> list[str]:
@@ -456,8 +460,9 @@ def parse_article(response: TextResponse, fetched_at: datetime | None = None) ->
     paragraphs = body_paragraphs(response, hidden_classes(ld))
     if paragraphs is None:
         problems.append("no_body_section")
+    if paragraphs is None or page.cut_off:  # a cut-off DOM may hold part of the body, or none
         # Structured copies hold the whole text, paywalled part included: free articles only.
-        paragraphs = [] if premium else _structured_body(page)
+        paragraphs = (None if premium else _structured_body(page)) or paragraphs or []
     body = "\n\n".join(paragraphs) or None
     loader.add_value("body", body)
     loader.add_value("word_count", word_count(body))

@@ -19,7 +19,8 @@ eras the page does not use.
   call); when each is a tag with ``[name="value"]`` or ``.word`` tests, lxml walks to the
   tags and Python tests them, which costs a fraction of libxml2's predicates.
 
-What a page holds is learnt once per page, and the page is parsed once (:func:`root`).
+What a page holds is learnt once per page, and the page is parsed once (:func:`root`); what
+went wrong in that parse is kept too (:func:`parse_problems`).
 ``tests/test_fastcss.py`` checks every selector of the project against ``response.css`` on
 every saved page.
 """
@@ -32,7 +33,7 @@ import re
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import cssselect
 from lxml import etree
@@ -49,6 +50,9 @@ UI = "data-test-ui"
 _UI_ELEMENTS = etree.XPath(f"//@{UI}/..")
 #: ``meta[property="og:title"]::attr(content)``: a tag, an attribute equal to a value, a value read
 _HEAD_QUERY = re.compile(r'^(meta|link)\[([a-z-]+)="([^"]*)"\]::attr\(([a-z-]+)\)$')
+#: libxml2's message when it stops at its nesting limit (2048 with ``huge_tree``, which parsel
+#: sets): nothing after that point of the page reaches the tree
+_TOO_DEEP = re.compile(r"Excessive depth in document: (\d+)")
 
 
 def _words(tree: Any, found: set[str], attributes: set[tuple[str, str]], ui: set[str]) -> None:
@@ -240,8 +244,9 @@ class _Page:
     """What the lookups learn about one page: its source, its one parsed tree, and its
     ``data-test-ui`` index."""
 
-    def __init__(self, text: str, root: Any) -> None:
+    def __init__(self, text: str, root: Any, problems: tuple[str, ...] = ()) -> None:
         self.text = text
+        self.problems = problems
         self._selector: Selector | None = None
         self._has: dict[str, bool] = {}
         self._written: dict[tuple[str, str], bool] = {}
@@ -328,7 +333,7 @@ def _page(response: TextResponse) -> _Page:
     for known, page in reversed(_RECENT):
         if known() is response:
             return page
-    page = _Page(response.text, _parse(response))
+    page = _Page(response.text, *_parse(response))
     _RECENT.append((weakref.ref(response), page))
     del _RECENT[:-_KEEP]
     return page
@@ -342,8 +347,9 @@ class _HTMLParser(etree.HTMLParser):  # type: ignore[misc]
         super().__init__(collect_ids=False, **options)
 
 
-def _parse(response: TextResponse) -> Any:
-    """The tree ``response.selector`` would parse, of plain lxml elements for an HTML page.
+def _parse(response: TextResponse) -> tuple[Any, tuple[str, ...]]:
+    """The tree ``response.selector`` would parse, of plain lxml elements for an HTML page,
+    and the problems of the parse (see :func:`parse_problems`).
 
     parsel parses HTML with ``lxml.html.HTMLParser``, whose element classes are looked up by
     a Python method each time lxml makes an object for an element: about 0.3 µs each, and a
@@ -356,11 +362,41 @@ def _parse(response: TextResponse) -> Any:
     the page is encoded again.
     """
     if not isinstance(response, HtmlResponse):
-        return response.selector.root
+        return response.selector.root, ()
+    made: list[_HTMLParser] = []
+
+    def parser(**options: Any) -> _HTMLParser:  # parsel makes the parser; its log tells
+        made.append(_HTMLParser(**options))
+        return made[-1]
+
+    parser_cls = cast("type[_HTMLParser]", parser)
     body = _utf8_as_parsel_would(response)
     if body is not None:
-        return create_root_node("", _HTMLParser, body=body)
-    return create_root_node(response.text, _HTMLParser)
+        root = create_root_node("", parser_cls, body=body)
+    else:
+        root = create_root_node(response.text, parser_cls)
+    return root, _problems(made[-1].error_log)
+
+
+def _problems(log: Any) -> tuple[str, ...]:
+    """What a parse's error log says was lost: libxml2 stops at its nesting limit, so the
+    rest of the page is not in the tree. Only resource limits are looked at (a page's
+    harmless errors are many with some libxml2 versions; none with 2.14 on the site's pages).
+
+    >>> parser = _HTMLParser(recover=True, huge_tree=True)
+    >>> root = etree.fromstring(b"<p>" + b"<i>" * 3000 + b"deep", parser)
+    >>> _problems(parser.error_log)
+    ('too deep: elements nested more than 2048 levels deep at line 1, the page after that is not read',)
+    """
+    problems = []
+    for error in log.filter_types(etree.ErrorTypes.ERR_RESOURCE_LIMIT):
+        if found := _TOO_DEEP.search(error.message):
+            limit, line = found.group(1), error.line
+            problems.append(
+                f"too deep: elements nested more than {limit} levels deep at line {line},"
+                " the page after that is not read"
+            )
+    return tuple(problems)
 
 
 def _utf8_as_parsel_would(response: HtmlResponse) -> bytes | None:
@@ -394,6 +430,12 @@ def root(response: TextResponse) -> Any:
     """The root element of the page's tree, parsed once for every lookup of this module and
     every extractor (none uses ``response.selector``, which would parse the page again)."""
     return _page(response).root
+
+
+def parse_problems(response: TextResponse) -> tuple[str, ...]:
+    """What :func:`root`'s parse lost of the page, each problem named before a colon (``too
+    deep: ...``); empty for a page read whole."""
+    return _page(response).problems
 
 
 def selector(response: TextResponse) -> Selector:

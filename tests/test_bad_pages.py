@@ -2,8 +2,8 @@
 value repaired or set to null, or dropped with a named reason; each non-stored page is logged
 with its URL and counted in ``herald/...`` stats, and the crawl goes on.
 
-One replay crawl of the corpus through Scrapy's engine; the 5 MB body page is built from a
-template (a 5 MB file does not belong in git).
+One replay crawl of the corpus through Scrapy's engine; the 5 MB body page and the page nested
+100 000 elements deep are built from templates (files that size do not belong in git).
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from typing import Any
 
 import pytest
 from scrapy.http import HtmlResponse
+from scrapy.utils.test import get_crawler
 
 from herald_spider.dataset import read_articles
-from herald_spider.encoding import actual_encoding
+from herald_spider.encoding import EncodingRepairMiddleware, actual_encoding
+from herald_spider.extract import parse_article
 from tests.test_crawl import crawl
 
 BAD = Path(__file__).parent / "fixtures" / "bad"
@@ -61,6 +63,29 @@ STORED: dict[str, dict[str, Any]] = {
     # repaired: decoded in the encoding the bytes are really in
     "cp1252-labelled-utf8": {"title": "Café ‘quotes’ — a Windows-1252 page"},
     "utf8-labelled-cp1252": {"title": "Te reo Māori ‘quotes’ — a UTF-8 page"},
+    # <meta charset="utf-16"> on UTF-8 bytes: decoded as UTF-8, not as UTF-16 (a page of CJK)
+    "utf8-labelled-utf16": {
+        "title": "Ngā kōrero ‘quotes’ — a UTF-8 page labelled UTF-16",
+        "body": "Kia ora: the first paragraph of the story.\n\nSecond paragraph of the story.",
+    },
+    # libxml2 stops at its depth limit: the head's fields are stored, the body (not in the
+    # tree, and in no structured data on this page) is null, and the page problem is logged
+    "nested-100000": {
+        "title": "Paragraphs nested 100 000 elements deep",
+        "published_at": T0,
+        "authors": ["Jane Doe"],
+        "body": None,
+    },
+}
+
+#: case -> (stat counted for it, text of the WARNING line that names its URL), for pages
+#: stored with what was wrong with them logged
+LOGGED: dict[str, tuple[str, str]] = {
+    "utf8-labelled-utf16": (
+        "herald/encoding_repaired/utf-16_as_utf-8",
+        "Page labelled utf-16 is utf-8, decoded as utf-8",
+    ),
+    "nested-100000": ("herald/page_problems/too_deep", "Page problem at {url}: too deep: "),
 }
 
 #: case -> (stat counted for it, text of the log line that names its URL)
@@ -98,7 +123,25 @@ STATS = {
     "herald/repaired/updated_in_future": 1,
     "herald/encoding_repaired/utf-8_as_cp1252": 1,
     "herald/encoding_repaired/cp1252_as_utf-8": 1,
+    "herald/encoding_repaired/utf-16_as_utf-8": 1,
+    "herald/page_problems/too_deep": 1,
 }
+
+
+def generated_pages() -> dict[str, str]:
+    """The pages too large for git, by case: ``templates/<case>.html`` filled in."""
+    paragraph = "<p>" + "Words of a body far longer than any article. " * 22 + "</p>\n"
+    fills = {
+        "body-5mb": {"<p>{PARAGRAPHS}</p>": paragraph * (5 * 1024 * 1024 // len(paragraph) + 1)},
+        "nested-100000": {"{OPEN}": "<div>" * 100_000, "{CLOSE}": "</div>" * 100_000},
+    }
+    pages = {}
+    for case, placeholders in fills.items():
+        html = (BAD / "templates" / f"{case}.html").read_text(encoding="utf-8")
+        for placeholder, text in placeholders.items():
+            html = html.replace(placeholder, text)
+        pages[case] = html
+    return pages
 
 
 @pytest.fixture(scope="module")
@@ -106,13 +149,11 @@ def bad_crawl(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("bad")
     mirror = root / "mirror"
     shutil.copytree(BAD, mirror, ignore=shutil.ignore_patterns("templates"))
-    paragraph = "<p>" + "Words of a body far longer than any article. " * 22 + "</p>\n"
-    page = (BAD / "templates" / "body-5mb.html").read_text(encoding="utf-8")
-    html = page.replace("<p>{PARAGRAPHS}</p>", paragraph * (5 * 1024 * 1024 // len(paragraph) + 1))
-    target = mirror / url("body-5mb").removeprefix("https://") / "index.html"
-    target.parent.mkdir(parents=True)
-    target.write_text(html, encoding="utf-8")
-    assert target.stat().st_size > 5 * 1024 * 1024
+    for case, html in generated_pages().items():
+        target = mirror / url(case).removeprefix("https://") / "index.html"
+        target.parent.mkdir(parents=True)
+        target.write_text(html, encoding="utf-8")
+    assert (mirror / url("body-5mb").removeprefix("https://") / "index.html").stat().st_size > 5 * 1024 * 1024
     result = crawl("world", replay=mirror, dataset=root / "dataset", level="INFO")
     rows = {row["url"]: row for row in read_articles(root / "dataset").to_pylist()}
     return {**result, "rows": rows}
@@ -140,6 +181,15 @@ def test_not_stored_is_logged_with_url_and_counted(bad_crawl: dict[str, Any], ca
     assert bad_crawl["stats"].get(stat, 0) >= 1, stat
     lines = [line for line in bad_crawl["log"].splitlines() if url(case) in line]
     assert any(message in line for line in lines), lines
+
+
+@pytest.mark.parametrize("case", sorted(LOGGED))
+def test_stored_but_logged_with_url_and_counted(bad_crawl: dict[str, Any], case: str) -> None:
+    stat, message = LOGGED[case]
+    assert url(case) in bad_crawl["rows"]
+    assert bad_crawl["stats"].get(stat, 0) >= 1, stat
+    lines = [line for line in bad_crawl["log"].splitlines() if url(case) in line and "WARNING" in line]
+    assert any(message.format(url=url(case)) in line for line in lines), lines
 
 
 @pytest.mark.parametrize("stat", sorted(STATS))
@@ -173,3 +223,56 @@ def test_encoding_check_from_the_decoded_text_agrees(body: bytes) -> None:
     second decode of the bytes gives."""
     response = HtmlResponse(f"{SITE}/world/", body=body, encoding="utf-8")
     assert actual_encoding(body, "utf-8", response.text) == actual_encoding(body, "utf-8")
+
+
+#: (body, charset in the Content-Type header, the encoding it is decoded in, its text)
+WIDE_LABELS = [
+    # UTF-8 and windows-1252 bytes labelled UTF-16 or UTF-32 (no BOM, none of their NUL bytes)
+    ("Ngā kōrero ‘quotes’".encode(), "utf-16", "utf-8", "Ngā kōrero ‘quotes’"),
+    (b"<!DOCTYPE html><p>plain ascii", "utf-16", "utf-8", "<!DOCTYPE html><p>plain ascii"),
+    (b"<html><p>plain ascii", "UTF-32LE", "utf-8", "<html><p>plain ascii"),
+    ("Café ‘quotes’".encode("cp1252"), "utf-16be", "cp1252", "Café ‘quotes’"),
+    # UTF-16 and UTF-32 bytes, with a BOM or without, stay as they are
+    ("<p>Ngā kōrero".encode("utf-16"), "utf-16", "utf-16-le", "<p>Ngā kōrero"),
+    ("<p>Ngā kōrero".encode("utf-16-le"), "utf-16le", "utf-16-le", "<p>Ngā kōrero"),
+    ("<p>Ngā kōrero".encode("utf-16-be"), "utf-16", "utf-16", "<p>Ngā kōrero"),
+    ("<p>Ngā kōrero".encode("utf-32-le"), "utf-32le", "utf-32-le", "<p>Ngā kōrero"),
+]
+
+
+@pytest.mark.parametrize(("body", "label", "encoding", "text"), WIDE_LABELS)
+def test_utf16_label_on_other_bytes_is_repaired(body: bytes, label: str, encoding: str, text: str) -> None:
+    crawler = get_crawler()
+    assert crawler.stats is not None
+    headers = {"Content-Type": f"text/html; charset={label}"}
+    response = HtmlResponse(f"{SITE}/world/", body=body, headers=headers)
+    repaired = EncodingRepairMiddleware.from_crawler(crawler).process_response(response.request, response)
+    assert isinstance(repaired, HtmlResponse)
+    assert (repaired.encoding, repaired.text) == (encoding, text)
+    counted = {k: v for k, v in crawler.stats.get_stats().items() if k.startswith("herald/encoding")}
+    repair = f"herald/encoding_repaired/{response.encoding}_as_{encoding}"
+    assert counted == ({} if repaired is response else {repair: 1})
+
+
+def _nested_page(head: str = "") -> HtmlResponse:
+    html = generated_pages()["nested-100000"].replace("</head>", f"{head}</head>")
+    return HtmlResponse(url("nested-100000"), body=html.encode(), encoding="utf-8")
+
+
+def test_too_deep_page_is_a_named_problem() -> None:
+    extracted = parse_article(_nested_page())
+    assert [problem.split(":")[0] for problem in extracted.problems] == ["too deep"]
+    assert extracted.article.title == "Paragraphs nested 100 000 elements deep"
+    assert extracted.article.published_at == T0
+
+
+def test_too_deep_page_takes_its_body_from_structured_data() -> None:
+    """The DOM below the depth limit is lost; Fusion's copy of a free article is whole."""
+    fusion = (
+        '<script id="fusion-metadata" type="application/javascript">Fusion.globalContent={"isPremium":false,'
+        '"elements":[{"type":"text","content":"First paragraph."},{"type":"text","content":"Second."}]};'
+        "</script>"
+    )
+    extracted = parse_article(_nested_page(fusion))
+    assert extracted.article.body == "First paragraph.\n\nSecond."
+    assert [problem.split(":")[0] for problem in extracted.problems] == ["too deep"]
