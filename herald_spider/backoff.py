@@ -2,13 +2,14 @@
 
 Scrapy's ``RetryMiddleware`` retries 429, 500, 503, ..., timeouts and resets at once, and
 ignores ``Retry-After``. This middleware sits just outside it: on a retryable status or
-exception it pauses the crawl (one site, so
-every request would go to the server that asked us to wait) for the ``Retry-After`` time, or
-``HERALD_BACKOFF_BASE * 2**n`` seconds after the n-th retry of that request when the header is
-absent, capped at ``HERALD_BACKOFF_MAX``; then ``RetryMiddleware`` retries as usual. A
-``Retry-After`` longer than ``HERALD_RETRY_AFTER_MAX`` is not waited for: the request is not
-retried, fails with its status and is counted. Stats: ``herald/backoff/waits``,
-``herald/backoff/wait_ms``, ``herald/backoff/retry_after_too_long``.
+exception it pauses the crawl (one site, so every request would go to the server that asked
+us to wait) for the whole ``Retry-After`` time, or, when the header is absent,
+``HERALD_BACKOFF_BASE * 2**n`` seconds after the n-th retry of that request, capped at
+``HERALD_BACKOFF_MAX`` (the cap is for this back-off only, not for a time the server asked);
+then ``RetryMiddleware`` retries as usual. A ``Retry-After`` longer than
+``HERALD_RETRY_AFTER_MAX`` is not waited for: the request is not retried, fails with its
+status and is counted. Stats: ``herald/backoff/waits``, ``herald/backoff/wait_ms``,
+``herald/backoff/retry_after_too_long``.
 """
 
 from __future__ import annotations
@@ -80,7 +81,8 @@ class BackoffMiddleware(CrawlerComponent):
         if retries >= request.meta.get("max_retry_times", self.retry_times):
             return response  # RetryMiddleware gives up on this one: nothing to wait for
         asked = retry_after_seconds(response.headers.get(b"Retry-After"))
-        if asked is not None and asked > self.retry_after_max:
+        wait = self.wait_for(asked, retries)
+        if wait is None:
             self._inc("herald/backoff/retry_after_too_long")
             logger.warning(
                 "HTTP %s with Retry-After %.0f s (more than %.0f s): not retried: %s",
@@ -91,7 +93,6 @@ class BackoffMiddleware(CrawlerComponent):
             )
             request.meta["dont_retry"] = True
             return response
-        wait = min(self.cap, asked if asked is not None else self.base * 2**retries)
         if wait > 0:
             logger.info(
                 "HTTP %s (%s): pausing the crawl %.1f s before retrying %s",
@@ -112,12 +113,26 @@ class BackoffMiddleware(CrawlerComponent):
         retries = request.meta.get("retry_times", 0)
         if retries >= request.meta.get("max_retry_times", self.retry_times):
             return
-        wait = min(self.cap, self.base * 2**retries)
+        wait = self.backoff(retries)
         if wait > 0:
             logger.info(
                 "%s: pausing the crawl %.1f s before retrying %s", type(exception).__name__, wait, request.url
             )
             await self._pause(wait)
+
+    def wait_for(self, asked: float | None, retries: int) -> float | None:
+        """Seconds to pause before the retry after ``retries`` retries, or None: do not retry.
+
+        ``asked`` is the ``Retry-After`` time (:func:`retry_after_seconds`): waited in full up
+        to ``HERALD_RETRY_AFTER_MAX``, not at all beyond it. Without one, :meth:`backoff`.
+        """
+        if asked is None:
+            return self.backoff(retries)
+        return asked if asked <= self.retry_after_max else None
+
+    def backoff(self, retries: int) -> float:
+        """``HERALD_BACKOFF_BASE * 2**retries`` seconds, at most ``HERALD_BACKOFF_MAX``."""
+        return min(self.cap, self.base * 2.0**retries)
 
     async def _pause(self, seconds: float) -> None:
         self._inc("herald/backoff/waits")
