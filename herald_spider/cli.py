@@ -1,14 +1,18 @@
 """herald-dataset: look after a dataset without a crawl (info, validate, compact, export).
 
 Tables and progress bars come from ``rich``; arguments from ``argparse`` (``--help`` on every
-verb). Exit status: 0 done, 1 a check failed, 2 the dataset is locked or missing.
+verb). Exit status: 0 done, 1 a check failed, 2 refused or failed (not a dataset, a damaged
+dataset, locked, an output that cannot or must not be written), with one line saying why.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
+import uuid
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from pathlib import Path
@@ -23,7 +27,9 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from herald_spider.dataset import parquet_files
-from herald_spider.lock import DatasetLock, DatasetLocked
+from herald_spider.errors import Refused
+from herald_spider.integrity import check_dataset, check_is_dataset, table_problems
+from herald_spider.lock import DatasetLock
 from herald_spider.maintenance import compact_table, read_table
 from herald_spider.schema import TABLES
 from herald_spider.tables import snapshot
@@ -66,6 +72,7 @@ def _counts_table(title: str, label: str, keys: pa.ChunkedArray, by_count: bool,
 
 def cmd_info(args: argparse.Namespace) -> int:
     directory: Path = args.dir
+    check_dataset(directory)
     overview = Table(title=f"Dataset {directory}")
     for column in ("table", "rows", "files", "size"):
         overview.add_column(column, justify="left" if column == "table" else "right")
@@ -107,12 +114,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_compact(args: argparse.Namespace) -> int:
     tables = args.table or list(TABLES)
+    check_dataset(args.dir)  # before the lock file is made, and again under the lock
     lock = DatasetLock(args.dir, "herald-dataset compact")
+    lock.acquire(wait=args.wait)  # a refusal (locked, a lock file that is a link) exits 2
     try:
-        lock.acquire(wait=args.wait)
-    except DatasetLocked as exc:
-        console.print(f"[red]{exc}[/red]")
-        return 2
+        check_dataset(args.dir)
+    except Refused:
+        lock.release()
+        raise
     summary = Table(title=f"Compacted {args.dir}")
     for column in ("table", "files before", "files after", "rows before", "rows after"):
         summary.add_column(column, justify="left" if column == "table" else "right")
@@ -157,7 +166,34 @@ def _flat_lists(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
 
 
+#: Characters that make a spreadsheet run a cell as a formula (OWASP, "CSV Injection").
+FORMULA_START = r"^[=+\-@\t\r]"
+
+
+def neutralise_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Text cells a spreadsheet would run as a formula, prefixed with ``'`` as OWASP advises.
+
+    >>> batch = pa.RecordBatch.from_pydict({"t": ["=HYPERLINK(1)", "-2 degrees", "plain", None]})
+    >>> neutralise_formulas(batch).column(0).to_pylist()
+    ["'=HYPERLINK(1)", "'-2 degrees", 'plain', None]
+    """
+    columns = []
+    for column in batch.columns:
+        if pa.types.is_string(column.type):
+            risky = pc.match_substring_regex(column, FORMULA_START)
+            column = pc.if_else(risky, pc.binary_join_element_wise("'", column, ""), column)
+        columns.append(column)
+    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+
+
 def _batches(directory: Path, table: str) -> tuple[int, Iterator[pa.RecordBatch]]:
+    problems = table_problems(directory, table)
+    if problems:
+        raise Refused(
+            f"Not exporting {table}: {problems[0]}"
+            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
+            + f". `herald-dataset validate {directory}` lists them."
+        )
     schema = TABLES[table][0]
     files = parquet_files(snapshot(directory / table))
     if not files:
@@ -166,26 +202,54 @@ def _batches(directory: Path, table: str) -> tuple[int, Iterator[pa.RecordBatch]
     return dataset.count_rows(), iter(dataset.to_batches(batch_size=EXPORT_BATCH_ROWS))
 
 
+def check_output(out: Path, dataset_dir: Path) -> None:
+    """Refuse an export path that is a folder, has no folder, or lies inside the dataset
+    (writing there would replace the dataset's own files, and their older versions through
+    the hard links between versions)."""
+    if out.is_dir():
+        raise Refused(f"--out {out} is a folder: give the path of a file to write")
+    parent = out.parent.resolve()
+    if not parent.is_dir():
+        raise Refused(f"--out {out}: the folder {out.parent} does not exist")
+    dataset = dataset_dir.resolve()
+    if parent == dataset or parent.is_relative_to(dataset) or out.resolve().is_relative_to(dataset):
+        raise Refused(f"--out {out} is inside the dataset {dataset_dir}: write exports outside it")
+
+
 def cmd_export(args: argparse.Namespace) -> int:
-    total, batches = _batches(args.dir, args.table)
     out: Path = args.out
-    with _progress() as progress, open(out, "wb") as handle:
-        task = progress.add_task(f"export {args.table}", total=total)
-        writer: pacsv.CSVWriter | None = None
-        for batch in batches:
-            if args.format == "csv":
-                flat = _flat_lists(batch)
-                writer = writer or pacsv.CSVWriter(handle, flat.schema)
-                writer.write_batch(flat)
-            else:
-                for row in batch.to_pylist():
-                    line = json.dumps(
-                        {k: _jsonable(v) for k, v in row.items()}, ensure_ascii=False, default=_jsonable
-                    )
-                    handle.write(line.encode() + b"\n")
-            progress.advance(task, batch.num_rows)
-        if writer is not None:
-            writer.close()
+    check_output(out, args.dir)
+    total, batches = _batches(args.dir, args.table)
+    # Written under a temporary name beside the output and renamed when whole: a failed
+    # export leaves the file it would have replaced as it was.
+    temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with _progress() as progress, os.fdopen(fd, "wb") as handle:
+            task = progress.add_task(f"export {args.table}", total=total)
+            writer: pacsv.CSVWriter | None = None
+            for batch in batches:
+                if args.format == "csv":
+                    flat = _flat_lists(batch)
+                    flat = neutralise_formulas(flat) if args.neutralise_formulas else flat
+                    writer = writer or pacsv.CSVWriter(handle, flat.schema)
+                    writer.write_batch(flat)
+                else:
+                    for row in batch.to_pylist():
+                        line = json.dumps(
+                            {k: _jsonable(v) for k, v in row.items()}, ensure_ascii=False, default=_jsonable
+                        )
+                        handle.write(line.encode() + b"\n")
+                progress.advance(task, batch.num_rows)
+            if writer is not None:
+                writer.close()
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, out)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
     console.print(f"Wrote {total} {args.table} rows to {out} ({args.format})")
     return 0
 
@@ -218,6 +282,13 @@ def parser() -> argparse.ArgumentParser:
     export.add_argument("--format", choices=("csv", "jsonl"), required=True)
     export.add_argument("--out", type=Path, required=True, help="the file to write")
     export.add_argument("--table", choices=list(TABLES), default="articles")
+    export.add_argument(
+        "--neutralise-formulas",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="CSV: prefix text cells that start with = + - @ (or a tab or carriage return) with ' "
+        "so spreadsheets show them instead of running them (default: on)",
+    )
     export.set_defaults(run=cmd_export)
     return main
 
@@ -226,11 +297,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     global console
     console = Console()
     args = parser().parse_args(argv)
-    if not args.dir.is_dir():
-        console.print(f"[red]No dataset at {args.dir}[/red]")
-        return 2
-    status: int = args.run(args)
+    try:
+        check_is_dataset(args.dir)
+        status: int = args.run(args)
+    except Refused as exc:
+        return _failed(str(exc))
+    except (OSError, pa.ArrowException) as exc:
+        # What the checks before could not see (a file damaged inside, a disk that fills up):
+        # one line, and what was being written is not left half-done.
+        return _failed(f"herald-dataset {args.verb} failed: {exc}")
     return status
+
+
+def _failed(message: str) -> int:
+    console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    return 2
 
 
 def main_exit() -> None:

@@ -8,6 +8,8 @@ half-written file; readers skip names that start with ``.``.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import os
 import uuid
 from collections.abc import Iterable, Mapping
@@ -69,29 +71,70 @@ WRITE_OPTIONS: dict[str, Any] = {
 CRAWL_MEMORY_POOL = pa.system_memory_pool()
 
 
+class WriteFailed(OSError):
+    """A file of the dataset could not be written (no space, read-only, gone): what it held is
+    not stored, and nothing that was stored before is touched."""
+
+    def __init__(self, path: Path, rows: int, cause: OSError) -> None:
+        super().__init__(cause.errno, f"Could not write {path} ({rows} rows): {cause.strerror or cause}")
+        self.path = path
+        self.rows = rows
+
+
 def write_table(table_dir: Path, table: pa.Table, name: str, *, row_group_size: int = 50_000) -> Path:
     """Write ``table`` as ``<table_dir>/<name>.parquet`` through a temporary file and a rename."""
-    table_dir.mkdir(parents=True, exist_ok=True)
-    temporary = table_dir / f".{name}.parquet.tmp"
-    pq.write_table(table, temporary, row_group_size=row_group_size, **WRITE_OPTIONS)
-    return _publish(temporary, table_dir / f"{name}.parquet")
+    return _write(table_dir, name, table.num_rows, lambda handle: _parquet(handle, table, row_group_size))
 
 
-def write_bytes(table_dir: Path, data: Any, name: str) -> Path:
+def _parquet(handle: Any, table: pa.Table, row_group_size: int) -> None:
+    pq.write_table(table, handle, row_group_size=row_group_size, **WRITE_OPTIONS)
+
+
+def write_bytes(table_dir: Path, data: Any, name: str, rows: int = 0) -> Path:
     """Write a whole Parquet file already encoded in memory, as :func:`write_table` does."""
-    table_dir.mkdir(parents=True, exist_ok=True)
+    return _write(table_dir, name, rows, lambda handle: handle.write(data))
+
+
+def _write(table_dir: Path, name: str, rows: int, fill: Any) -> Path:
+    """Fill a new hidden temporary file, make it durable, then give it its final name.
+
+    Never overwrites: the temporary is created afresh (a link or a file left under its name is
+    removed first, never written through) and the final name is taken with a hard link, which
+    fails if the name exists, so no file of the dataset is ever replaced by a write. Raises
+    :class:`WriteFailed` and leaves nothing behind when any step fails.
+    """
+    final = table_dir / f"{name}.parquet"
     temporary = table_dir / f".{name}.parquet.tmp"
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-    return _publish(temporary, table_dir / f"{name}.parquet")
-
-
-def _publish(temporary: Path, final: Path) -> Path:
-    with open(temporary, "rb") as handle:
-        os.fsync(handle.fileno())
-    os.replace(temporary, final)
-    fsync_dir(final.parent)
+    try:
+        table_dir.mkdir(parents=True, exist_ok=True)
+        temporary.unlink(missing_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+        with os.fdopen(fd, "wb") as handle:
+            fill(handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        _publish(temporary, final)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temporary.unlink(missing_ok=True)
+        raise WriteFailed(final, rows, exc) from exc
     return final
+
+
+def _publish(temporary: Path, final: Path) -> None:
+    """Rename ``temporary`` to ``final`` unless ``final`` exists (``FileExistsError``)."""
+    try:
+        os.link(temporary, final)
+    except FileExistsError:
+        raise
+    except OSError:
+        # A file system without hard links: the check and the rename are two steps there.
+        if os.path.lexists(final):
+            raise FileExistsError(errno.EEXIST, "File exists", str(final)) from None
+        os.rename(temporary, final)
+    else:
+        os.unlink(temporary)
+    fsync_dir(final.parent)
 
 
 def remove_stale_temporaries(table_dir: Path) -> list[Path]:
@@ -192,8 +235,11 @@ class RowBuffer:
             self._encode()
         assert self.writer is not None and self.sink is not None
         self.writer.close()
+        data, rows = self.sink.getvalue(), self.buffered
+        # The buffer starts afresh whether or not the write succeeds: a failed batch raises
+        # WriteFailed (its rows are fetched again by the next crawl), the next batch still works.
         self.sequence += 1
-        path = write_bytes(self.table_dir, self.sink.getvalue(), f"part-{self.crawl_id}-{self.sequence:05d}")
-        rows, self.buffered = self.buffered, 0
         self.sink = self.writer = None
-        return path, rows
+        self.buffered = 0
+        name = f"part-{self.crawl_id}-{self.sequence:05d}"
+        return write_bytes(self.table_dir, data, name, rows), rows

@@ -15,7 +15,7 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from herald_spider.dataset import RowBuffer
+from herald_spider.dataset import RowBuffer, WriteFailed
 from herald_spider.extract import PageLink
 from herald_spider.schema import LINKS
 from herald_spider.store import ArticleStore
@@ -62,18 +62,24 @@ class LinkRecorderMiddleware:
         # datetime per row costs it to convert (a page has dozens of links).
         seen_at = int(time.time()) * _MICROSECONDS
         rows = len(links)
-        self.buffer.extend(
-            rows,
-            {
-                "from_url": [response.url] * rows,
-                "to_url": [link.url for link in links],
-                "kind": [link.kind for link in links],
-                "seen_at": [seen_at] * rows,
-                "crawl_id": [self.store.crawl_id] * rows,
-            },
-        )
+        try:
+            self.buffer.extend(
+                rows,
+                {
+                    "from_url": [response.url] * rows,
+                    "to_url": [link.url for link in links],
+                    "kind": [link.kind for link in links],
+                    "seen_at": [seen_at] * rows,
+                    "crawl_id": [self.store.crawl_id] * rows,
+                },
+            )
+        except WriteFailed as exc:
+            self.store.write_failed(self.crawler, exc)
         assert self.crawler.stats is not None
         self.crawler.stats.inc_value("herald/links_seen", len(links))
 
     def flush(self) -> None:
-        self.buffer.flush()
+        try:
+            self.buffer.flush()
+        except WriteFailed as exc:
+            self.store.write_failed(self.crawler, exc)

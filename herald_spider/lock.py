@@ -11,23 +11,50 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import stat
 import time
 from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler
 
+from herald_spider.errors import Refused
+from herald_spider.integrity import LOCK_NAME, check_dataset, crawl_id_in_use
+from herald_spider.replay import replay_root
 from herald_spider.schema import TABLES
 from herald_spider.store import ArticleStore
 from herald_spider.tables import ensure_table
 
 logger = logging.getLogger(__name__)
 
-LOCK_NAME = ".herald.lock"
+__all__ = ["LOCK_NAME", "DatasetLock", "DatasetLockExtension", "DatasetLocked"]
 
 
-class DatasetLocked(RuntimeError):
+class DatasetLocked(Refused):
     """Another process is writing the dataset."""
+
+
+def open_lock_file(path: Path) -> int:
+    """Open (or create) the lock file without following a link; refuse anything but a plain file.
+
+    A lock file that is a symlink (a dataset copied from an archive or a shared folder) would
+    make every writer truncate the file it points to, anywhere on the machine; a hard link
+    would do the same to its other name.
+    """
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        kind = "a symlink" if path.is_symlink() else exc.strerror
+        raise Refused(
+            f"Cannot use the lock file {path} ({kind}): nothing was written. Remove it if it is a "
+            f"link or not a plain file, or make the dataset folder writable."
+        ) from None
+    info = os.fstat(fd)
+    if not stat.S_ISREG(info.st_mode) or info.st_nlink != 1:
+        os.close(fd)
+        what = "not a regular file" if not stat.S_ISREG(info.st_mode) else "a hard link to another file"
+        raise Refused(f"The lock file {path} is {what}: nothing was written. Remove it and run again.")
+    return fd
 
 
 class DatasetLock:
@@ -38,8 +65,11 @@ class DatasetLock:
 
     def acquire(self, wait: float = 0.0) -> None:
         """Take the lock, waiting up to ``wait`` seconds; raise :class:`DatasetLocked` if busy."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Refused(f"Cannot create the dataset folder {self.path.parent}: {exc.strerror}") from None
+        fd = open_lock_file(self.path)
         deadline = time.monotonic() + wait
         waited = False
         while True:
@@ -63,8 +93,14 @@ class DatasetLock:
                         f"herald-dataset compact)."
                     ) from None
                 time.sleep(0.1)
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{self.holder} (pid {os.getpid()})\n".encode(), 0)
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f"{self.holder} (pid {os.getpid()})\n".encode(), 0)
+        except OSError as exc:
+            os.close(fd)  # closing drops the flock too
+            raise Refused(
+                f"Cannot write the lock file {self.path}: {exc.strerror}. Nothing was written."
+            ) from None
         self._fd = fd
 
     def release(self) -> None:
@@ -96,15 +132,37 @@ class DatasetLockExtension:
     def __init__(self, crawler: Crawler) -> None:
         store = ArticleStore.for_crawler(crawler)
         self.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
+        replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
+        explicit_id = bool(crawler.settings.get("HERALD_CRAWL_ID"))
+        # Checked before the lock file is made (a folder that is not a dataset gets nothing of
+        # ours), and again under the lock, which no other writer can change while we hold it.
+        self.check(store, explicit_id=explicit_id)
+        self.lock.acquire(wait=crawler.settings.getfloat("HERALD_LOCK_WAIT", 0.0))
         try:
-            self.lock.acquire(wait=crawler.settings.getfloat("HERALD_LOCK_WAIT", 0.0))
-        except DatasetLocked as exc:
-            logger.error("%s", exc)
+            self.check(store, explicit_id=explicit_id)
+            for table in TABLES:
+                ensure_table(store.dataset_dir, table)
+        except OSError as exc:
+            self.lock.release()
+            raise Refused(
+                f"Cannot write the dataset {store.dataset_dir}: {exc}. Nothing was written."
+            ) from None
+        except BaseException:
+            self.lock.release()
             raise
-        for table in TABLES:
-            ensure_table(store.dataset_dir, table)
         self.crawler = crawler
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    @staticmethod
+    def check(store: ArticleStore, *, explicit_id: bool) -> None:
+        """Refuse a damaged dataset, and a crawl ID that an earlier crawl of it used."""
+        check_dataset(store.dataset_dir)
+        if explicit_id and (where := crawl_id_in_use(store.dataset_dir, store.crawl_id)):
+            raise Refused(
+                f"HERALD_CRAWL_ID={store.crawl_id} was already used in {store.dataset_dir} ({where}). "
+                f"A crawl ID names a crawl's files and its runs row, so each crawl needs its own: "
+                f"leave HERALD_CRAWL_ID unset for a generated one, or add a date (nightly-2026-12-07)."
+            )
 
     def spider_opened(self) -> None:
         # Connected now, after every component connected its own engine_stopped receivers

@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from herald_spider.component import CrawlerComponent
-from herald_spider.dataset import RowBuffer, remove_stale_temporaries
+from herald_spider.dataset import RowBuffer, WriteFailed, remove_stale_temporaries
 from herald_spider.schema import ARTICLES, row_of
 from herald_spider.store import ArticleStore
 
@@ -83,14 +83,20 @@ class ParquetWriterPipeline(CrawlerComponent):
         adapter["crawl_id"] = self.store.crawl_id
         if adapter["article_id"] in self.store.refetched:
             return item  # replaces its stored row at the end of the crawl (refresh.py)
-        self._written(self.buffer.append(row_of(item)))
+        try:
+            self._written(self.buffer.append(row_of(item)))
+        except WriteFailed as exc:
+            self.store.write_failed(self.crawler, exc)
         return item
 
     def close_spider(self, spider: Any = None) -> None:
         self.flush()
 
     def flush(self) -> None:
-        self._written(self.buffer.flush())
+        try:
+            self._written(self.buffer.flush())
+        except WriteFailed as exc:
+            self.store.write_failed(self.crawler, exc)
 
     def _written(self, written: tuple[Path, int] | None) -> None:
         if written is None:

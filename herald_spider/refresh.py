@@ -24,7 +24,7 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from herald_spider.cards import CardSignal
 from herald_spider.component import CrawlerComponent
-from herald_spider.dataset import RowBuffer
+from herald_spider.dataset import RowBuffer, WriteFailed
 from herald_spider.items import Article
 from herald_spider.maintenance import apply_refetched, read_table
 from herald_spider.middlewares import ARTICLE_ID, REFETCH
@@ -133,7 +133,12 @@ class RevisionPipeline(CrawlerComponent):
         for name in _FIELDS:
             if row.get(name) not in (None, "", []):
                 self.coverage[name] += 1
-        if self.revisions.append(row) is not None:
+        try:
+            written = self.revisions.append(row)
+        except WriteFailed as exc:
+            self.store.write_failed(self.crawler, exc)
+            return
+        if written is not None:
             self._count_coverage()
 
     def _count_coverage(self) -> None:
@@ -143,7 +148,12 @@ class RevisionPipeline(CrawlerComponent):
 
     def close_spider(self, spider: Any = None) -> None:
         if self.fetched_again:
-            outcome = apply_refetched(self.store.dataset_dir, self.fetched_again, grace=self.grace)
+            try:
+                outcome = apply_refetched(self.store.dataset_dir, self.fetched_again, grace=self.grace)
+            except OSError as exc:  # the table is left as it was
+                self.store.write_failed(self.crawler, exc)
+                self.flush()
+                return
             self._inc("herald/refresh/unchanged", outcome.unchanged)
             self._inc("herald/refresh/revised", len(outcome.revised))
             for earlier in outcome.earlier:
@@ -159,5 +169,8 @@ class RevisionPipeline(CrawlerComponent):
         self.flush()
 
     def flush(self) -> None:
-        self.revisions.flush()
+        try:
+            self.revisions.flush()
+        except WriteFailed as exc:
+            self.store.write_failed(self.crawler, exc)
         self._count_coverage()

@@ -5,23 +5,35 @@ in the file name as wget writes it (``index.html?ref=x``). A URL with no saved p
 404. Nothing reaches the network, and nothing outside ``<dir>`` is ever read: ``..``
 segments, encoded or not, and symlinks that leave the mirror are refused.
 
-Enabled with ``-s HERALD_REPLAY=<dir>``. It sits last among the downloader middlewares, so
-robots.txt handling, stats, retries and redirects see replayed responses as they would see
-downloaded ones, and no download delay applies (the pages are local).
+Enabled with ``-s HERALD_REPLAY=<dir>``; a path that does not exist or is not a directory
+stops the crawl before its first request (:class:`~herald_spider.errors.Refused`): a typo must
+not crawl the live site. It sits last among the downloader middlewares, so robots.txt
+handling, stats, retries and redirects see replayed responses as they would see downloaded
+ones, and no download delay applies (the pages are local).
+
+Sizes are checked as Scrapy's HTTP download handler checks them (``DOWNLOAD_MAXSIZE`` and
+``DOWNLOAD_WARNSIZE``, or the ``download_maxsize`` and ``download_warnsize`` request meta
+keys; 0 is no limit), from the file's size before a byte is read: a larger file is not read,
+its request fails with ``DownloadCancelledError`` (counted ``herald/replay/too_large``), and a
+file over the warning size is served with a warning.
 """
 
 from __future__ import annotations
 
 import logging
 import mimetypes
+import os
 from pathlib import Path
+from typing import NoReturn
 from urllib.parse import unquote, urlsplit
 
 from scrapy import Request, Spider
 from scrapy.crawler import Crawler
-from scrapy.exceptions import NotConfigured
+from scrapy.exceptions import DownloadCancelledError, NotConfigured
 from scrapy.http import Response
 from scrapy.responsetypes import responsetypes
+
+from herald_spider.errors import Refused
 
 logger = logging.getLogger(__name__)
 
@@ -67,15 +79,18 @@ class ReplayMiddleware:
     def __init__(self, root: Path, crawler: Crawler) -> None:
         self.root = root.resolve()
         self.stats = crawler.stats
+        self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
+        self.warnsize = crawler.settings.getint("DOWNLOAD_WARNSIZE")
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReplayMiddleware:
-        value = crawler.settings.get("HERALD_REPLAY")
-        if not value:
+        try:
+            root = replay_root(crawler.settings.get("HERALD_REPLAY"))
+        except Refused as refused:
+            logger.error("%s", refused)
+            raise
+        if root is None:
             raise NotConfigured("HERALD_REPLAY is not set")
-        root = Path(value)
-        if not root.is_dir():
-            raise NotConfigured(f"HERALD_REPLAY is not a directory: {value}")
         logger.info("Replaying from %s: no request leaves this machine", root)
         return cls(root, crawler)
 
@@ -103,12 +118,35 @@ class ReplayMiddleware:
             self._inc("herald/replay/not_found")
             logger.info("Not in replay mirror (404): %s", request.url)
             return self._not_found(request, 404, b"Not in replay mirror")
+        body = self._read(path, request)
         self._inc("herald/replay/served")
-        body = path.read_bytes()
         content_type = _content_type(path, body)
         headers = {b"Content-Type": content_type.encode()} if content_type else {}
         cls = responsetypes.from_args(headers=headers, url=request.url, body=body)
         return cls(url=request.url, status=200, headers=headers, body=body, request=request, flags=["replay"])
+
+    def _read(self, path: Path, request: Request) -> bytes:
+        """The file's bytes, within the request's size limits (checked before reading)."""
+        maxsize = request.meta.get("download_maxsize", self.maxsize)
+        warnsize = request.meta.get("download_warnsize", self.warnsize)
+        with path.open("rb") as file:
+            size = os.fstat(file.fileno()).st_size
+            if maxsize and size > maxsize:
+                self._too_large(size, maxsize, request)
+            if warnsize and size > warnsize:
+                logger.warning(_size_message(size, warnsize, "warn", request))
+            # at most one byte past the limit, in case the file grew since fstat
+            body = file.read(maxsize + 1 if maxsize else -1)
+        if maxsize and len(body) > maxsize:
+            self._too_large(len(body), maxsize, request)
+        return body
+
+    def _too_large(self, size: int, maxsize: int, request: Request) -> NoReturn:
+        """Fail the request as Scrapy's HTTP handler fails a download over ``DOWNLOAD_MAXSIZE``."""
+        self._inc("herald/replay/too_large")
+        message = _size_message(size, maxsize, "max", request)
+        logger.warning(message)
+        raise DownloadCancelledError(message)
 
     def _not_found(self, request: Request, status: int, body: bytes) -> Response:
         headers = {b"Content-Type": b"text/plain"}
@@ -121,6 +159,36 @@ class ReplayMiddleware:
             request=request,
             flags=["replay"],
         )
+
+
+def replay_root(value: str | None) -> Path | None:
+    """The mirror directory ``HERALD_REPLAY`` names (None when unset); a path that is not a
+    directory raises :class:`Refused` (not ``NotConfigured``, which would log one warning and
+    crawl the live site instead). Also checked before the crawl touches its dataset."""
+    if not value:
+        return None
+    root = Path(value)
+    if not root.is_dir():
+        raise Refused(_not_a_mirror(value, root))
+    return root
+
+
+def _not_a_mirror(value: str, root: Path) -> str:
+    """What is wrong with a ``HERALD_REPLAY`` path that is not a directory, and what to do."""
+    problem = "is not a directory" if root.exists() else "does not exist"
+    return (
+        f"HERALD_REPLAY={value} {problem}: replay reads a mirror directory in wget -x layout "
+        f"(<dir>/www.nzherald.co.nz/...). Give the path of that directory, or leave HERALD_REPLAY "
+        f"unset to crawl the live site."
+    )
+
+
+def _size_message(size: int, limit: int, kind: str, request: Request) -> str:
+    """The words of Scrapy's HTTP handler for a response over the max or warn size."""
+    return (
+        f"Expected to receive {size} bytes which is larger than download {kind} size ({limit}) "
+        f"in request {request}."
+    )
 
 
 #: File signatures of non-HTML files that wget saves as ``index.html`` at a page URL.

@@ -20,7 +20,7 @@ from herald_spider.dataset import write_table
 from herald_spider.items import Article
 from herald_spider.maintenance import compact_table, needs_compaction
 from herald_spider.schema import RUNS, TABLES, to_table
-from herald_spider.store import ArticleStore
+from herald_spider.store import WRITE_FAILED, ArticleStore
 
 logger = logging.getLogger(__name__)
 
@@ -72,10 +72,15 @@ class RunRecorder:
         self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES", 64)
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
         self.started_at = datetime.now(UTC).replace(microsecond=0)
-        crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
+        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         # After spider_closed, so the files that other components write when the spider closes
         # (the last batch of links) are compacted too; the lock is released after this.
         crawler.signals.connect(self.compact, signal=signals.engine_stopped)
+
+    def spider_opened(self) -> None:
+        # Connected now, after every component connected its own spider_closed receivers (the
+        # last batch of links), so the row knows whether their writes failed.
+        self.crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> RunRecorder:
@@ -83,11 +88,31 @@ class RunRecorder:
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
         assert self.crawler.stats is not None
+        if self.store.write_failures:
+            reason = WRITE_FAILED  # whatever ended the crawl, what it fetched is not all stored
         row = run_row(self.crawler.stats.get_stats(), spider, reason, self.started_at)
-        write_table(self.store.dataset_dir / RUNS_DIR, to_table([row], RUNS), f"run-{self.store.crawl_id}")
+        try:
+            write_table(
+                self.store.dataset_dir / RUNS_DIR, to_table([row], RUNS), f"run-{self.store.crawl_id}"
+            )
+        except OSError as exc:
+            self.store.write_failed(self.crawler, exc)
 
     def compact(self) -> None:
-        """Compact what needs it (logged: the closing stats were already dumped)."""
+        """Compact what needs it (logged: the closing stats were already dumped).
+
+        A compaction that fails leaves its table as it was (nothing is lost, only not yet
+        compacted): logged, and left to the next crawl or ``herald-dataset compact``.
+        """
         for table in TABLES:
-            if needs_compaction(self.store.dataset_dir, table, self.max_files):
-                compact_table(self.store.dataset_dir, table, grace=self.grace)
+            try:
+                if needs_compaction(self.store.dataset_dir, table, self.max_files):
+                    compact_table(self.store.dataset_dir, table, grace=self.grace)
+            except OSError as exc:
+                logger.error(
+                    "Compaction of %s failed, the table is as it was: %s (run `herald-dataset compact "
+                    "%s` once it can be written)",
+                    table,
+                    exc,
+                    self.store.dataset_dir,
+                )

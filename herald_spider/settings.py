@@ -23,6 +23,8 @@ from __future__ import annotations
 BOT_NAME = "herald_spider"
 SPIDER_MODULES = ["herald_spider.spiders"]
 NEWSPIDER_MODULE = "herald_spider.spiders"
+# `scrapy crawl` with exit codes that say how the crawl went (herald_spider/commands/crawl.py).
+COMMANDS_MODULE = "herald_spider.commands"
 
 HERALD_DATASET_DIR = "datasets"
 HERALD_REPLAY = ""
@@ -110,6 +112,8 @@ SCHEDULER_DISK_QUEUE = "scrapy.squeues.PickleFifoDiskQueue"
 SCHEDULER_MEMORY_QUEUE = "scrapy.squeues.FifoMemoryQueue"
 
 LOG_LEVEL = "INFO"
+# Dropped items are logged by URL and reason, not whole (a 5 MB body made a 5 MB line).
+LOG_FORMATTER = "herald_spider.logformatter.HeraldLogFormatter"
 LOGSTATS_INTERVAL = 60.0
 FEED_EXPORT_ENCODING = "utf-8"
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

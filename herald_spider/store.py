@@ -13,13 +13,17 @@ import time
 from pathlib import Path
 
 from scrapy.crawler import Crawler
+from scrapy.utils.defer import deferred_from_coro
 
-from herald_spider.dataset import ARTICLES_DIR, new_crawl_id, parquet_files
+from herald_spider.dataset import ARTICLES_DIR, WriteFailed, new_crawl_id, parquet_files
+from herald_spider.errors import Refused
 from herald_spider.known import KnownIds, read_known
 
 logger = logging.getLogger(__name__)
 
 _ATTRIBUTE = "_herald_article_store"
+#: The finish reason of a crawl stopped because the dataset could not be written.
+WRITE_FAILED = "write_failed"
 
 
 _CRAWL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
@@ -30,15 +34,13 @@ def clean_crawl_id(value: str) -> str:
 
     >>> clean_crawl_id("20260102T030405Z-1a2b3c4d")
     '20260102T030405Z-1a2b3c4d'
-    >>> clean_crawl_id("../../etc/x")
+    >>> clean_crawl_id("../../etc/x")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    ValueError: HERALD_CRAWL_ID must be letters, digits, '.', '_' or '-' (it names files): '../../etc/x'
+    herald_spider.errors.Refused: HERALD_CRAWL_ID must be letters, digits, ... (it names files): '../../etc/x'
     """
     if not _CRAWL_ID.match(value) or ".." in value:
-        raise ValueError(
-            f"HERALD_CRAWL_ID must be letters, digits, '.', '_' or '-' (it names files): {value!r}"
-        )
+        raise Refused(f"HERALD_CRAWL_ID must be letters, digits, '.', '_' or '-' (it names files): {value!r}")
     return value
 
 
@@ -51,6 +53,9 @@ class ArticleStore:
         self.refresh_pending: set[str] = set()
         #: Stored articles fetched again this crawl: their rows are replaced, not appended.
         self.refetched: set[str] = set()
+        #: Writes of the dataset that failed this crawl, as log lines: the crawl then ends
+        #: ``write_failed`` with a non-zero exit, and keeps its journal for the next run.
+        self.write_failures: list[str] = []
 
     @classmethod
     def for_crawler(cls, crawler: Crawler) -> ArticleStore:
@@ -66,6 +71,36 @@ class ArticleStore:
             if crawler.stats is not None:
                 crawler.stats.set_value("herald/crawl_id", store.crawl_id)
         return store
+
+    @classmethod
+    def of(cls, crawler: Crawler) -> ArticleStore | None:
+        """The crawler's store if a component made one (a crawl refused at start has none)."""
+        store: ArticleStore | None = getattr(crawler, _ATTRIBUTE, None)
+        return store
+
+    def write_failed(self, crawler: Crawler, exc: OSError) -> None:
+        """A write of the dataset failed: log it, count it, and stop the crawl.
+
+        Nothing stored before is touched (files appear whole or not at all). The crawl stops at
+        once rather than fetch pages it cannot store; what was not written is fetched again by
+        the next run, since its journal is kept (:mod:`herald_spider.frontier`).
+        """
+        message = str(exc) if isinstance(exc, WriteFailed) else f"Could not write the dataset: {exc}"
+        self.write_failures.append(message)
+        assert crawler.stats is not None
+        crawler.stats.inc_value("herald/write_errors")
+        if isinstance(exc, WriteFailed) and exc.rows:
+            crawler.stats.inc_value("herald/rows_not_written", exc.rows)
+        logger.error("%s", message)
+        engine = crawler.engine
+        if len(self.write_failures) == 1 and engine is not None and engine.running and engine.spider:
+            logger.error(
+                "Stopping the crawl (%s): what it fetched and could not store is fetched again by "
+                "the next run, once the dataset %s can be written",
+                WRITE_FAILED,
+                self.dataset_dir,
+            )
+            deferred_from_coro(engine.close_spider_async(reason=WRITE_FAILED))
 
     @property
     def articles_dir(self) -> Path:

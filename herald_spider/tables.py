@@ -24,9 +24,17 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
+from herald_spider.errors import DatasetDamaged
+
 _VERSION = re.compile(r"^\.(?P<table>[a-z_]+)\.v(?P<n>\d{6})$")
 #: Retired versions younger than this are kept for readers still scanning them.
 DEFAULT_GRACE_SECONDS = 600.0
+#: The key-value metadata every Parquet file of the dataset carries: which table it belongs to.
+TABLE_KEY = b"herald_spider.table"
+#: What a writer killed mid-write leaves: ``.<name>.parquet.tmp`` (see ``herald_spider.dataset``).
+TEMPORARY = re.compile(r"^\..+\.parquet\.tmp$")
 
 
 def _version_dir(dataset_dir: Path, table: str, n: int) -> Path:
@@ -68,13 +76,77 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def file_owner(path: Path) -> str | None:
+    """The table a Parquet file says it belongs to (its key-value metadata); None when it says
+    none or is not a readable Parquet file."""
+    try:
+        metadata = pq.read_schema(path).metadata or {}
+    except (OSError, ValueError):  # pyarrow's ArrowInvalid is a ValueError
+        return None
+    owner = metadata.get(TABLE_KEY)
+    return owner.decode("utf-8", "replace") if owner else None
+
+
+def foreign_entries(folder: Path, table: str) -> list[str]:
+    """Names in ``folder`` that are not this project's files of ``table``: visible Parquet files
+    whose metadata names ``table``, and the hidden temporaries a killed writer leaves."""
+    foreign = []
+    for entry in sorted(folder.iterdir()):
+        if entry.is_symlink() or not entry.is_file():
+            foreign.append(entry.name)
+        elif TEMPORARY.match(entry.name):
+            continue
+        elif entry.suffix != ".parquet" or entry.name.startswith((".", "_")) or file_owner(entry) != table:
+            foreign.append(entry.name)
+    return foreign
+
+
+def adoption_problem(folder: Path, table: str) -> str | None:
+    """Why a plain directory ``folder`` may not be taken over as ``table``; None when it may.
+
+    Only a folder this project provably wrote is adopted (an older release kept each table as
+    a plain directory): one holding Parquet files of ``table`` and nothing else. Anything
+    else, an empty folder included (TensorBoard makes ``runs/``), belongs to someone else.
+    """
+    foreign = foreign_entries(folder, table)
+    if foreign:
+        shown = ", ".join(foreign[:3]) + (f" and {len(foreign) - 3} more" if len(foreign) > 3 else "")
+        return f"a folder that is not a herald_spider table (it holds {shown}); it is never taken over"
+    if not any(folder.iterdir()):
+        return "an empty folder that herald_spider did not make; it is never taken over"
+    return None
+
+
+def link_problem(dataset_dir: Path, table: str) -> str | None:
+    """What is wrong with ``<dataset_dir>/<table>``; None when it is a table (or not there yet)."""
+    link = dataset_dir / table
+    if link.is_symlink():
+        target = os.readlink(link)
+        match = _VERSION.match(target)
+        if not match or match["table"] != table:
+            return f"links to {target}, which is not a version folder of {table} (.{table}.vNNNNNN)"
+        version = dataset_dir / target
+        if version.is_symlink() or not version.is_dir():
+            return f"links to {target}, a version folder that is missing"
+        return None
+    if link.is_dir():
+        return adoption_problem(link, table)
+    if os.path.lexists(link):
+        return "a file, not a table folder"
+    return None
+
+
 def ensure_table(dataset_dir: Path, table: str) -> Path:
     """Create ``<dataset_dir>/<table>`` as a symlink to a version directory if it is not one.
 
     A plain directory left by an older release is moved into the first version; that one move
     is not atomic (a reader at that instant finds no table), and happens once, under the lock.
+    A directory that is not provably ours, or a broken link, raises :class:`DatasetDamaged`.
     """
     link = dataset_dir / table
+    problem = link_problem(dataset_dir, table)
+    if problem:
+        raise DatasetDamaged(f"{link}: {problem}")
     if link.is_symlink():
         return link
     dataset_dir.mkdir(parents=True, exist_ok=True)

@@ -14,12 +14,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from herald_spider import urls
 from herald_spider.dataset import ARTICLES_DIR, parquet_files
-from herald_spider.maintenance import file_schema_version, read_table
-from herald_spider.schema import ARTICLES, SCHEMA_VERSION
+from herald_spider.integrity import Problem, dataset_problems
+from herald_spider.maintenance import read_table
 from herald_spider.tables import snapshot
 
 EXAMPLES = 5
@@ -42,20 +41,22 @@ class Finding:
             self.examples.append(example)
 
 
-def check_types(files: list[Path]) -> Finding:
-    """Every file has the declared column types; only files of an older schema lack columns."""
-    finding = Finding("types", "columns have the declared types")
-    for path in files:
-        schema = pq.read_schema(path)
-        for column in schema:
-            if column.name not in ARTICLES.names:
-                finding.fail(f"{path.name}: unknown column {column.name}")
-            elif column.type != ARTICLES.field(column.name).type:
-                declared = ARTICLES.field(column.name).type
-                finding.fail(f"{path.name}: {column.name} is {column.type}, declared {declared}")
-        missing = set(ARTICLES.names) - set(schema.names)
-        if missing and file_schema_version(path) == SCHEMA_VERSION:
-            finding.fail(f"{path.name}: missing {', '.join(sorted(missing))}")
+def check_tables(problems: list[Problem]) -> Finding:
+    """Each table is a link to an existing version folder holding only this project's files."""
+    finding = Finding("tables", "each table links to an existing version; nothing foreign in the dataset")
+    for problem in problems:
+        if not problem.file:
+            finding.fail(str(problem))
+    return finding
+
+
+def check_files(problems: list[Problem]) -> Finding:
+    """Every file is a readable Parquet file of its table with the declared column types (only
+    files of an older schema version lack columns)."""
+    finding = Finding("files", "every file is readable Parquet of its table, with the declared types")
+    for problem in problems:
+        if problem.file:
+            finding.fail(str(problem))
     return finding
 
 
@@ -106,10 +107,16 @@ ROW_CHECKS: tuple[Callable[[pa.Table], Finding], ...] = (
 
 
 def validate(dataset_dir: Path) -> list[Finding]:
-    """Every check on ``<dataset_dir>/articles``, in a fixed order."""
-    table_dir = snapshot(dataset_dir / ARTICLES_DIR)
-    files = parquet_files(table_dir)
-    findings = [check_types(files)]
+    """Every check, in a fixed order: the dataset's tables and files, then the rows of
+    ``articles`` (of its readable files: a damaged one is reported, not read)."""
+    problems = dataset_problems(dataset_dir)
+    findings = [check_tables(problems), check_files(problems)]
+    link = dataset_dir / ARTICLES_DIR
+    if any(p.path == link for p in problems):
+        return findings  # no articles table to read
+    damaged = {p.path.name for p in problems if p.file and p.path.parent == link}
+    table_dir = snapshot(link)
+    files = [path for path in parquet_files(table_dir) if path.name not in damaged]
     try:
         table = read_table(table_dir, "articles", files)
     except (pa.ArrowInvalid, pa.ArrowTypeError, pa.ArrowNotImplementedError) as exc:

@@ -13,6 +13,7 @@ from twisted.python.failure import Failure
 
 from herald_spider import urls
 from herald_spider.cards import CardSignal, card_signals
+from herald_spider.errors import Refused
 from herald_spider.extract import PageLink, page_links, parse_article
 from herald_spider.frontier import resumed
 from herald_spider.legacy import legacy_article_links
@@ -42,8 +43,11 @@ class SectionSpider(scrapy.Spider):
         try:
             self.section = urls.clean_section_arg(section or self.section)
         except ValueError as exc:
-            raise ValueError(f"{exc}; use e.g. -a section=world or -a section=nz/politics") from None
-        self.refresh = check_mode(refresh)
+            raise Refused(f"{exc}; use e.g. -a section=world or -a section=nz/politics") from None
+        try:
+            self.refresh = check_mode(refresh)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
         #: Per article ID: the URLs requested so far, other URLs seen for it (tried when the
         #: requested one is missing: the site serves a page under one URL only), and the IDs
         #: whose every requested URL answered 404. One entry per article the crawl meets:
@@ -64,7 +68,7 @@ class SectionSpider(scrapy.Spider):
         yield scrapy.Request(
             urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
         )
-        for url, article_id in resumed(self.crawler, self, self.section):
+        for url, article_id in resumed(self.crawler, self):
             tried = self.tried.get(article_id, ())
             if url not in tried:
                 self.tried[article_id] = (*tried, url)
