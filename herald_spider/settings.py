@@ -4,9 +4,11 @@ Project settings (all overridable with ``-s NAME=value``):
 
 - ``HERALD_DATASET_DIR``: where the dataset lives (default ``datasets``).
 - ``HERALD_REPLAY``: a wget ``-x`` mirror directory; when set, every request is answered
-  from it and nothing touches the network.
+  from it and nothing touches the network. A path that is not a directory stops the crawl
+  before it starts.
 - ``HERALD_BATCH_ROWS``: articles per Parquet file written during a crawl (default 5000).
-- ``HERALD_CRAWL_ID``: the crawl's ID (default: UTC start time plus a random suffix).
+- ``HERALD_CRAWL_ID``: the crawl's ID (default: UTC start time plus a random suffix); an ID
+  an earlier crawl of the dataset used is refused.
 - ``HERALD_COMPACT_FILES``: compact a table at the end of a crawl when it has more files
   than this (default 64), or files of an older schema version.
 - ``HERALD_COMPACT_GRACE_SECONDS``: how long replaced table versions stay for readers still
