@@ -80,6 +80,9 @@ class WriteFailed(OSError):
         self.path = path
         self.rows = rows
 
+    def __str__(self) -> str:
+        return str(self.strerror)  # the sentence, without OSError's "[Errno 28]" in front
+
 
 def write_table(table_dir: Path, table: pa.Table, name: str, *, row_group_size: int = 50_000) -> Path:
     """Write ``table`` as ``<table_dir>/<name>.parquet`` through a temporary file and a rename."""
