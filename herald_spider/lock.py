@@ -125,6 +125,11 @@ class DatasetLock:
 class DatasetLockExtension:
     """Hold the dataset lock from before the crawl reads the stored IDs until the engine stops.
 
+    Before anything is written it refuses (:class:`~herald_spider.errors.Refused`, which the
+    crawl command reports as its last line) a ``HERALD_REPLAY`` that is not a directory, a
+    dataset that is damaged or holds what is not ours (:mod:`herald_spider.integrity`), and a
+    ``HERALD_CRAWL_ID`` an earlier crawl of the dataset used.
+
     ``HERALD_LOCK_WAIT`` (seconds, default 0) lets a second crawl wait for the first instead of
     stopping at once with a message naming the crawl that holds the lock.
     """
@@ -161,7 +166,7 @@ class DatasetLockExtension:
             raise Refused(
                 f"HERALD_CRAWL_ID={store.crawl_id} was already used in {store.dataset_dir} ({where}). "
                 f"A crawl ID names a crawl's files and its runs row, so each crawl needs its own: "
-                f"leave HERALD_CRAWL_ID unset for a generated one, or add a date (nightly-2026-12-07)."
+                f"leave HERALD_CRAWL_ID unset for a generated one, or add the date (nightly-<date>)."
             )
 
     def spider_opened(self) -> None:
