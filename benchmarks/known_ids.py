@@ -17,8 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 
 from benchmarks.make_mirror import new_id
-from herald_spider.dataset import ARTICLES_DIR, write_table
-from herald_spider.schema import ARTICLES
+from herald_spider.dataset.files import ARTICLES_DIR, write_table
+from herald_spider.dataset.schema import ARTICLES
 
 FILE_ROWS = 250_000
 

@@ -3,7 +3,7 @@
 ``scrapy runspider benchmarks/machinery_spider.py -s HERALD_REPLAY=<mirror>
 -s HERALD_DATASET_DIR=<dir>`` from the project directory. This is ``scrapy crawl world``
 with every setting, middleware, extension and pipeline of the project, and the project's one
-parse of each page (:func:`herald_spider.fastcss.root`), but on an article page it does only
+parse of each page (:func:`herald_spider.pages.fastcss.root`), but on an article page it does only
 the floor's page work: the ``h1`` text, and links filtered as strings
 (:func:`benchmarks.floor_spider.site_links`). The article it stores has the ID, URL and
 title, with the fetch time as its publication time.
@@ -26,10 +26,11 @@ from typing import Any
 from scrapy.http import HtmlResponse, Response
 
 from benchmarks.floor_spider import SITE, h1_text, site_links
-from herald_spider import fastcss, urls
-from herald_spider.extract import PageLink
+from herald_spider import urls
 from herald_spider.items import Article
-from herald_spider.links import PAGE_LINKS
+from herald_spider.meta import PAGE_LINKS
+from herald_spider.pages import fastcss
+from herald_spider.pages.extract import PageLink
 from herald_spider.spiders.section import WorldSpider
 
 

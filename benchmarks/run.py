@@ -44,7 +44,7 @@ import pyarrow.parquet as pq
 
 from benchmarks.known_ids import measure_known_load, write_known_dataset
 from benchmarks.make_mirror import build
-from herald_spider.dataset import ARTICLES_DIR, parquet_files, read_articles
+from herald_spider.dataset.files import ARTICLES_DIR, parquet_files, read_articles
 
 PROJECT = Path(__file__).resolve().parents[1]
 #: herald's throughput at least this share of the floor's (the issue's target)
@@ -128,7 +128,7 @@ def extraction_runs(pages: list[tuple[str, bytes]], peer: bool, repeats: int = 3
     reports."""
     from scrapy.http import HtmlResponse
 
-    from herald_spider.extract import parse_article
+    from herald_spider.pages.extract import parse_article
 
     def herald(url: str, body: bytes) -> None:
         parse_article(HtmlResponse(url=url, body=body, encoding="utf-8"))

@@ -15,7 +15,7 @@ from scrapy import Request
 from scrapy.crawler import Crawler
 from scrapy.utils.request import RequestFingerprinter
 
-from herald_spider.middlewares import ARTICLE_ID
+from herald_spider.meta import ARTICLE_ID
 
 
 class ArticleRequestFingerprinter:

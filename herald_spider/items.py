@@ -1,4 +1,4 @@
-"""The article item: one documented field per dataset column (see :mod:`herald_spider.schema`)."""
+"""The article item: one documented field per dataset column (see :mod:`herald_spider.dataset.schema`)."""
 
 from __future__ import annotations
 

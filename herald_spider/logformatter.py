@@ -2,10 +2,10 @@
 
 Scrapy's ``LogFormatter`` writes the whole item after "Dropped: <reason>" and after "Error
 processing": an article with a 5 MB body made a 5 MB log line. The reasons this project
-gives (``DropItem`` in ``pipelines.py`` and ``plausible.py``) already end with the URL; the URL
-is added when a reason lacks it. Levels are Scrapy's: a drop at the exception's ``log_level``
-or ``DEFAULT_DROPITEM_LOG_LEVEL`` (WARNING), an item error at ERROR (Scrapy adds the
-traceback). ``scraped`` (DEBUG) is Scrapy's as it is.
+gives (``DropItem`` in ``pipelines/validate.py`` and ``pipelines/plausible.py``) already end
+with the URL; the URL is added when a reason lacks it. Levels are Scrapy's: a drop at the
+exception's ``log_level`` or ``DEFAULT_DROPITEM_LOG_LEVEL`` (WARNING), an item error at ERROR
+(Scrapy adds the traceback). ``scraped`` (DEBUG) is Scrapy's as it is.
 """
 
 from __future__ import annotations

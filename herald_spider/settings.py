@@ -16,7 +16,7 @@ Project settings (all overridable with ``-s NAME=value``):
 - ``HERALD_LOCK_WAIT``: seconds a crawl waits for another writer of the dataset (default 0).
 - ``HERALD_SOFTBLOCK_LIMIT``: challenge pages in a row that close the crawl (``soft_blocked``).
 - ``HERALD_BACKOFF_BASE`` / ``HERALD_BACKOFF_MAX`` / ``HERALD_RETRY_AFTER_MAX``: seconds; see
-  ``herald_spider.backoff``.
+  ``herald_spider.downloadermiddlewares.backoff``.
 - ``HERALD_MAX_TITLE_CHARS`` / ``HERALD_MAX_BODY_CHARS``: longer ones are dropped (``plausible``).
 """
 
@@ -73,14 +73,14 @@ REFERER_ENABLED = True
 # --- components -------------------------------------------------------------------------
 DOWNLOADER_MIDDLEWARES = {
     # Just before the download: no URL off the site, however it was reached (redirects too).
-    "herald_spider.onsite.StayOnSiteMiddleware": 940,
+    "herald_spider.downloadermiddlewares.onsite.StayOnSiteMiddleware": 940,
     # Responses pass these in descending order: encoding first, then challenge pages, then
     # the back-off wait, then Scrapy's RetryMiddleware (550) retries.
-    "herald_spider.encoding.EncodingRepairMiddleware": 930,
-    "herald_spider.softblock.SoftBlockMiddleware": 920,
-    "herald_spider.backoff.BackoffMiddleware": 560,
+    "herald_spider.downloadermiddlewares.encoding.EncodingRepairMiddleware": 930,
+    "herald_spider.downloadermiddlewares.softblock.SoftBlockMiddleware": 920,
+    "herald_spider.downloadermiddlewares.backoff.BackoffMiddleware": 560,
     # Before RedirectMiddleware (600) sees the response: redirected articles are fetched.
-    "herald_spider.redirects.ArticleRedirectMiddleware": 610,
+    "herald_spider.downloadermiddlewares.redirects.ArticleRedirectMiddleware": 610,
     # Last before the download handler: robots.txt, retries, redirects and stats all see
     # replayed responses as they would see downloaded ones.
     "herald_spider.replay.ReplayMiddleware": 950,
@@ -88,23 +88,23 @@ DOWNLOADER_MIDDLEWARES = {
 SPIDER_MIDDLEWARES = {
     # Output passes the higher numbers first: record every link, mark refreshes, then skip
     # stored articles that are not refreshed.
-    "herald_spider.links.LinkRecorderMiddleware": 700,
-    "herald_spider.refresh.RefreshMiddleware": 650,
-    "herald_spider.middlewares.SkipKnownArticlesMiddleware": 600,
+    "herald_spider.spidermiddlewares.links.LinkRecorderMiddleware": 700,
+    "herald_spider.spidermiddlewares.refresh.RefreshMiddleware": 650,
+    "herald_spider.spidermiddlewares.skipknown.SkipKnownArticlesMiddleware": 600,
 }
 EXTENSIONS = {
     # Objects alive when the spider opens skip the collector's full collections.
     "herald_spider.gcfreeze.FreezeStartupObjects": 5,
-    "herald_spider.lock.DatasetLockExtension": 0,
-    "herald_spider.runs.RunRecorder": 10,
-    "herald_spider.frontier.FrontierJournal": 500,
+    "herald_spider.extensions.lock.DatasetLockExtension": 0,
+    "herald_spider.extensions.runs.RunRecorder": 10,
+    "herald_spider.extensions.frontier.FrontierJournal": 500,
 }
 ITEM_PIPELINES = {
-    "herald_spider.pipelines.ValidatePipeline": 100,
-    "herald_spider.plausible.PlausibilityPipeline": 150,
-    "herald_spider.pipelines.DeduplicatePipeline": 200,
-    "herald_spider.refresh.RevisionPipeline": 250,
-    "herald_spider.pipelines.ParquetWriterPipeline": 300,
+    "herald_spider.pipelines.validate.ValidatePipeline": 100,
+    "herald_spider.pipelines.plausible.PlausibilityPipeline": 150,
+    "herald_spider.pipelines.dedup.DeduplicatePipeline": 200,
+    "herald_spider.pipelines.revisions.RevisionPipeline": 250,
+    "herald_spider.pipelines.parquet.ParquetWriterPipeline": 300,
 }
 REQUEST_FINGERPRINTER_CLASS = "herald_spider.fingerprint.ArticleRequestFingerprinter"
 

@@ -15,9 +15,9 @@ from pathlib import Path
 from scrapy.crawler import Crawler
 from scrapy.utils.defer import deferred_from_coro
 
-from herald_spider.dataset import ARTICLES_DIR, WriteFailed, new_crawl_id, parquet_files
+from herald_spider.dataset.files import ARTICLES_DIR, WriteFailed, new_crawl_id, parquet_files
+from herald_spider.dataset.known import KnownIds, read_known
 from herald_spider.errors import Refused
-from herald_spider.known import KnownIds, read_known
 
 logger = logging.getLogger(__name__)
 
@@ -83,7 +83,7 @@ class ArticleStore:
 
         Nothing stored before is touched (files appear whole or not at all). The crawl stops at
         once rather than fetch pages it cannot store; what was not written is fetched again by
-        the next run, since its journal is kept (:mod:`herald_spider.frontier`).
+        the next run, since its journal is kept (:mod:`herald_spider.extensions.frontier`).
         """
         message = str(exc) if isinstance(exc, WriteFailed) else f"Could not write the dataset: {exc}"
         self.write_failures.append(message)

@@ -16,7 +16,7 @@ from scrapy.http import Response
 from scrapy.utils.spider import DefaultSpider
 from scrapy.utils.test import get_crawler
 
-from herald_spider.backoff import BackoffMiddleware, retry_after_seconds
+from herald_spider.downloadermiddlewares.backoff import BackoffMiddleware, retry_after_seconds
 
 URL = "https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/"
 SETTINGS = {"HERALD_BACKOFF_BASE": 2, "HERALD_BACKOFF_MAX": 1, "HERALD_RETRY_AFTER_MAX": 300}

@@ -18,9 +18,9 @@ import pytest
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from herald_spider.dataset import read_articles
-from herald_spider.encoding import EncodingRepairMiddleware, actual_encoding
-from herald_spider.extract import parse_article
+from herald_spider.dataset.files import read_articles
+from herald_spider.downloadermiddlewares.encoding import EncodingRepairMiddleware, actual_encoding
+from herald_spider.pages.extract import parse_article
 from tests.test_crawl import crawl
 
 BAD = Path(__file__).parent / "fixtures" / "bad"

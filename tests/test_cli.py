@@ -13,11 +13,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from herald_spider.cli import main
-from herald_spider.dataset import write_table
-from herald_spider.lock import DatasetLock
-from herald_spider.schema import ARTICLES, to_table
-from herald_spider.tables import ensure_table
+from herald_spider.dataset.cli import main
+from herald_spider.dataset.files import write_table
+from herald_spider.dataset.lock import DatasetLock
+from herald_spider.dataset.schema import ARTICLES, to_table
+from herald_spider.dataset.tables import ensure_table
 from tests.test_compaction import T0, article
 
 

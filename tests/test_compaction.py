@@ -18,10 +18,10 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
-from herald_spider.dataset import parquet_files, write_table
-from herald_spider.maintenance import apply_refetched, compact_table, needs_compaction, read_table
-from herald_spider.schema import ARTICLES, TABLES, to_table
-from herald_spider.tables import ensure_table, snapshot, versions
+from herald_spider.dataset.files import parquet_files, write_table
+from herald_spider.dataset.maintenance import apply_refetched, compact_table, needs_compaction, read_table
+from herald_spider.dataset.schema import ARTICLES, TABLES, to_table
+from herald_spider.dataset.tables import ensure_table, snapshot, versions
 
 T0 = datetime(2025, 6, 18, 20, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from herald_spider import urls
-from herald_spider.schema import ARTICLES
+from herald_spider.dataset.schema import ARTICLES
 from tests.conftest import SITE, expected_articles, expected_site
 
 PROJECT = Path(__file__).resolve().parents[1]

@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from herald_spider.cli import main
 from herald_spider.commands.crawl import EXIT_NOT_STARTED, EXIT_OK, EXIT_WRITE_FAILED
-from herald_spider.dataset import WriteFailed, parquet_files, read_articles, write_bytes, write_table
-from herald_spider.maintenance import read_table
-from herald_spider.schema import LINKS, TABLES, to_table
-from herald_spider.tables import ensure_table, snapshot
+from herald_spider.dataset.cli import main
+from herald_spider.dataset.files import WriteFailed, parquet_files, read_articles, write_bytes, write_table
+from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.schema import LINKS, TABLES, to_table
+from herald_spider.dataset.tables import ensure_table, snapshot
 from tests.conftest import SITE, expected_articles
 from tests.test_compaction import article
 
@@ -175,8 +175,8 @@ def test_a_lock_file_that_is_a_link_is_never_written_through(
 
 
 def test_a_lock_file_that_is_a_hard_link_is_refused(tmp_path: Path) -> None:
+    from herald_spider.dataset.lock import DatasetLock
     from herald_spider.errors import Refused
-    from herald_spider.lock import DatasetLock
 
     victim = tmp_path / "other.txt"
     victim.write_text("precious\n", encoding="utf-8")

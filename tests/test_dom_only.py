@@ -7,7 +7,7 @@ import re
 import pytest
 from scrapy.http import HtmlResponse
 
-from herald_spider.extract import parse_article
+from herald_spider.pages.extract import parse_article
 from tests.conftest import expected_articles, saved_page
 
 STRUCTURED = re.compile(

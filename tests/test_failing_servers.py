@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import pytest
 
 from herald_spider import urls
-from herald_spider.dataset import read_articles
-from herald_spider.extract import page_links
+from herald_spider.dataset.files import read_articles
+from herald_spider.pages.extract import page_links
 from tests.conftest import SITE, expected_articles, expected_site, response_for, saved_page
 from tests.faulty_site import (
     RESET,

@@ -11,8 +11,8 @@ import pytest
 from lxml import etree
 from scrapy.http import HtmlResponse
 
-from herald_spider import cards, extract, fastcss
-from herald_spider import selectors as css
+from herald_spider.pages import cards, extract, fastcss
+from herald_spider.pages import selectors as css
 from tests.conftest import FIXTURES, SHARED, response_for
 
 REAL = SHARED / "nzherald" / "real"

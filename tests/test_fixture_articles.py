@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from herald_spider.extract import Extracted, page_links, parse_article, related_urls
+from herald_spider.pages.extract import Extracted, page_links, parse_article, related_urls
 from tests.conftest import expected_articles, response_for
 
 FIELDS = (

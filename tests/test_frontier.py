@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from herald_spider.frontier import Frontier
+from herald_spider.extensions.frontier import Frontier
 from herald_spider.store import ArticleStore
 
 SITE = "https://www.nzherald.co.nz"

@@ -15,7 +15,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from herald_spider.dataset import parquet_files, read_articles
+from herald_spider.dataset.files import parquet_files, read_articles
 from tests.conftest import SITE, expected_articles
 
 PROJECT = Path(__file__).resolve().parents[1]

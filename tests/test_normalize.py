@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from herald_spider.normalize import (
+from herald_spider.pages.normalize import (
     byline_distributor,
     clean_title,
     normalize_distributor,

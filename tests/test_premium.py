@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from scrapy.http import HtmlResponse
 
-from herald_spider.extract import parse_article
+from herald_spider.pages.extract import parse_article
 
 FREE_URL = "https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/"
 PREMIUM_URL = "https://www.nzherald.co.nz/world/a-story/premium/ABCDEFGHIJKLMNOPQRSTUVWXYZ/"

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 from scrapy.http import HtmlResponse
 
-from herald_spider.extract import parse_article
+from herald_spider.pages.extract import parse_article
 from tests.conftest import SHARED
 
 REAL = SHARED / "nzherald" / "real" / "sport-premium-2022-10-11.html.gz"

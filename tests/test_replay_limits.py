@@ -21,7 +21,7 @@ from scrapy import Request
 from scrapy.exceptions import DownloadCancelledError, NotConfigured
 from scrapy.utils.test import get_crawler
 
-from herald_spider.dataset import read_articles
+from herald_spider.dataset.files import read_articles
 from herald_spider.errors import Refused
 from herald_spider.replay import ReplayMiddleware
 from tests.conftest import SITE, expected_site, saved_page

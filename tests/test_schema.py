@@ -13,9 +13,9 @@ import pytest
 from itemadapter import ItemAdapter
 from itemadapter.adapter import DataclassAdapter
 
-from herald_spider.dataset import CRAWL_MEMORY_POOL, RowBuffer, read_articles, write_table
+from herald_spider.dataset.files import CRAWL_MEMORY_POOL, RowBuffer, read_articles, write_table
+from herald_spider.dataset.schema import ARTICLES, SCHEMA_VERSION, to_table
 from herald_spider.items import Article, ArticleAdapter
-from herald_spider.schema import ARTICLES, SCHEMA_VERSION, to_table
 
 
 def test_item_fields_are_the_schema_columns() -> None:

@@ -7,8 +7,8 @@ from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
-from herald_spider.extract import PageLink
-from herald_spider.middlewares import ARTICLE_ID
+from herald_spider.meta import ARTICLE_ID
+from herald_spider.pages.extract import PageLink
 from herald_spider.spiders.section import WorldSpider
 
 ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

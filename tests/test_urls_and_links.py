@@ -10,7 +10,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from herald_spider import urls
-from herald_spider.extract import page_links
+from herald_spider.pages.extract import page_links
 from tests.conftest import expected_site, response_for
 
 SITE = expected_site()

@@ -12,14 +12,13 @@ from scrapy.spidermiddlewares.httperror import HttpError
 from twisted.python.failure import Failure
 
 from herald_spider import urls
-from herald_spider.cards import CardSignal, card_signals
 from herald_spider.errors import Refused
-from herald_spider.extract import PageLink, page_links, parse_article
-from herald_spider.frontier import resumed
-from herald_spider.legacy import legacy_article_links
-from herald_spider.links import PAGE_LINKS
-from herald_spider.middlewares import ARTICLE_ID, LEGACY_ID
-from herald_spider.refresh import CARD, check_mode
+from herald_spider.extensions.frontier import resumed
+from herald_spider.meta import ARTICLE_ID, CARD, LEGACY_ID, PAGE_LINKS
+from herald_spider.pages.cards import CardSignal, card_signals
+from herald_spider.pages.extract import PageLink, page_links, parse_article
+from herald_spider.pages.legacy import legacy_article_links
+from herald_spider.spidermiddlewares.refresh import check_mode
 
 #: What :attr:`SectionSpider.tried` holds for an article whose page came back.
 FETCHED: tuple[str, ...] = ()

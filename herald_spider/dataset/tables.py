@@ -33,7 +33,7 @@ _VERSION = re.compile(r"^\.(?P<table>[a-z_]+)\.v(?P<n>\d{6})$")
 DEFAULT_GRACE_SECONDS = 600.0
 #: The key-value metadata every Parquet file of the dataset carries: which table it belongs to.
 TABLE_KEY = b"herald_spider.table"
-#: What a writer killed mid-write leaves: ``.<name>.parquet.tmp`` (see ``herald_spider.dataset``).
+#: What a writer killed mid-write leaves: ``.<name>.parquet.tmp`` (see ``herald_spider.dataset.files``).
 TEMPORARY = re.compile(r"^\..+\.parquet\.tmp$")
 
 

@@ -15,13 +15,12 @@ from scrapy import signals
 from scrapy.crawler import Crawler
 from scrapy.http import Response
 
-from herald_spider.dataset import RowBuffer, WriteFailed
-from herald_spider.extract import PageLink
-from herald_spider.schema import LINKS
+from herald_spider.dataset.files import RowBuffer, WriteFailed
+from herald_spider.dataset.schema import LINKS
+from herald_spider.meta import PAGE_LINKS
+from herald_spider.pages.extract import PageLink
 from herald_spider.store import ArticleStore
 
-#: Response meta key: the list of :class:`PageLink` the callback read from the page.
-PAGE_LINKS = "herald_page_links"
 LINKS_DIR = "links"
 #: ``seen_at`` is ``timestamp("us", tz="UTC")``
 _MICROSECONDS = 1_000_000

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from herald_spider.schema import ARTICLES
-from herald_spider.tables import fsync_dir
+from herald_spider.dataset.schema import ARTICLES
+from herald_spider.dataset.tables import fsync_dir
 
 ARTICLES_DIR = "articles"
 COMPRESSION = "zstd"

@@ -1,7 +1,7 @@
 """Changes that replace files: compaction and rewriting the rows of refreshed articles.
 
 Both run under the dataset lock and produce a new table version swapped in atomically
-(:mod:`herald_spider.tables`), so the ``articles`` table always holds one row per article.
+(:mod:`herald_spider.dataset.tables`), so the ``articles`` table always holds one row per article.
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from herald_spider.dataset import parquet_files, write_table
-from herald_spider.schema import SCHEMA_VERSION, TABLES, to_table
-from herald_spider.tables import DEFAULT_GRACE_SECONDS, ensure_table, keep, replace_version, snapshot
+from herald_spider.dataset.files import parquet_files, write_table
+from herald_spider.dataset.schema import SCHEMA_VERSION, TABLES, to_table
+from herald_spider.dataset.tables import DEFAULT_GRACE_SECONDS, ensure_table, keep, replace_version, snapshot
 
 logger = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """Normalisers: one value in, the canonical value out, ``None`` when it cannot be parsed.
 
-Each is a pure function wired to item fields in :mod:`herald_spider.loaders`. They never
+Each is a pure function wired to item fields in :mod:`herald_spider.pages.loaders`. They never
 guess: a value they do not understand becomes ``None`` (which the input processors drop).
 """
 

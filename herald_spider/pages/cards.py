@@ -1,6 +1,6 @@
 """Story cards as signs of change: the time a card shows and its "Updated" label.
 
-Pure functions over a response, like :mod:`herald_spider.extract`. Section listings and the
+Pure functions over a response, like :mod:`herald_spider.pages.extract`. Section listings and the
 related / latest-from blocks of articles use the same cards (STRUCTURE.md §5), so one reader
 serves ``-a refresh=updated`` on both.
 """
@@ -12,9 +12,10 @@ from datetime import datetime
 
 from scrapy.http import TextResponse
 
-from herald_spider import fastcss, urls
-from herald_spider import selectors as css
-from herald_spider.normalize import parse_card_datetime, parse_iso_datetime
+from herald_spider import urls
+from herald_spider.pages import fastcss
+from herald_spider.pages import selectors as css
+from herald_spider.pages.normalize import parse_card_datetime, parse_iso_datetime
 
 
 @dataclass(frozen=True)

@@ -29,8 +29,8 @@ from scrapy import Request, Spider, signals
 from scrapy.crawler import Crawler
 
 from herald_spider import urls
-from herald_spider.integrity import FRONTIER_DIR
-from herald_spider.middlewares import ARTICLE_ID
+from herald_spider.dataset.integrity import FRONTIER_DIR
+from herald_spider.meta import ARTICLE_ID
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from scrapy import Request, Spider
 from scrapy.http import Response
 
 from herald_spider.component import CrawlerComponent
-from herald_spider.middlewares import ARTICLE_ID, LEGACY_ID
+from herald_spider.meta import ARTICLE_ID, LEGACY_ID
 
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 

@@ -18,10 +18,10 @@ import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from herald_spider.dataset import parquet_files
+from herald_spider.dataset.files import parquet_files
+from herald_spider.dataset.schema import SCHEMA_VERSION, TABLES
+from herald_spider.dataset.tables import TABLE_KEY, TEMPORARY, link_problem, snapshot
 from herald_spider.errors import DatasetDamaged, Refused
-from herald_spider.schema import SCHEMA_VERSION, TABLES
-from herald_spider.tables import TABLE_KEY, TEMPORARY, link_problem, snapshot
 
 _VERSION_KEY = b"herald_spider.schema_version"
 #: Hidden entries of a dataset folder that must be what they look like, not links elsewhere.

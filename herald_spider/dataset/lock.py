@@ -15,19 +15,12 @@ import stat
 import time
 from pathlib import Path
 
-from scrapy import signals
-from scrapy.crawler import Crawler
-
+from herald_spider.dataset.integrity import LOCK_NAME
 from herald_spider.errors import Refused
-from herald_spider.integrity import LOCK_NAME, check_dataset, crawl_id_in_use
-from herald_spider.replay import replay_root
-from herald_spider.schema import TABLES
-from herald_spider.store import ArticleStore
-from herald_spider.tables import ensure_table
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["LOCK_NAME", "DatasetLock", "DatasetLockExtension", "DatasetLocked"]
+__all__ = ["LOCK_NAME", "DatasetLock", "DatasetLocked", "open_lock_file"]
 
 
 class DatasetLocked(Refused):
@@ -120,60 +113,3 @@ class DatasetLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
-
-
-class DatasetLockExtension:
-    """Hold the dataset lock from before the crawl reads the stored IDs until the engine stops.
-
-    Before anything is written it refuses (:class:`~herald_spider.errors.Refused`, which the
-    crawl command reports as its last line) a ``HERALD_REPLAY`` that is not a directory, a
-    dataset that is damaged or holds what is not ours (:mod:`herald_spider.integrity`), and a
-    ``HERALD_CRAWL_ID`` an earlier crawl of the dataset used.
-
-    ``HERALD_LOCK_WAIT`` (seconds, default 0) lets a second crawl wait for the first instead of
-    stopping at once with a message naming the crawl that holds the lock.
-    """
-
-    def __init__(self, crawler: Crawler) -> None:
-        store = ArticleStore.for_crawler(crawler)
-        self.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
-        replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
-        explicit_id = bool(crawler.settings.get("HERALD_CRAWL_ID"))
-        # Checked before the lock file is made (a folder that is not a dataset gets nothing of
-        # ours), and again under the lock, which no other writer can change while we hold it.
-        self.check(store, explicit_id=explicit_id)
-        self.lock.acquire(wait=crawler.settings.getfloat("HERALD_LOCK_WAIT", 0.0))
-        try:
-            self.check(store, explicit_id=explicit_id)
-            for table in TABLES:
-                ensure_table(store.dataset_dir, table)
-        except OSError as exc:
-            self.lock.release()
-            raise Refused(
-                f"Cannot write the dataset {store.dataset_dir}: {exc}. Nothing was written."
-            ) from None
-        except BaseException:
-            self.lock.release()
-            raise
-        self.crawler = crawler
-        crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
-
-    @staticmethod
-    def check(store: ArticleStore, *, explicit_id: bool) -> None:
-        """Refuse a damaged dataset, and a crawl ID that an earlier crawl of it used."""
-        check_dataset(store.dataset_dir)
-        if explicit_id and (where := crawl_id_in_use(store.dataset_dir, store.crawl_id)):
-            raise Refused(
-                f"HERALD_CRAWL_ID={store.crawl_id} was already used in {store.dataset_dir} ({where}). "
-                f"A crawl ID names a crawl's files and its runs row, so each crawl needs its own: "
-                f"leave HERALD_CRAWL_ID unset for a generated one, or add the date (nightly-<date>)."
-            )
-
-    def spider_opened(self) -> None:
-        # Connected now, after every component connected its own engine_stopped receivers
-        # (end-of-crawl compaction), so the lock is released last. Receivers run in order.
-        self.crawler.signals.connect(self.lock.release, signal=signals.engine_stopped)
-
-    @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DatasetLockExtension:
-        return cls(crawler)

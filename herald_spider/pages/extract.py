@@ -19,11 +19,12 @@ from urllib.parse import urlsplit
 from lxml import etree
 from scrapy.http import TextResponse
 
-from herald_spider import fastcss, urls
-from herald_spider import selectors as css
+from herald_spider import urls
 from herald_spider.items import Article
-from herald_spider.loaders import ArticleLoader, unique
-from herald_spider.normalize import (
+from herald_spider.pages import fastcss
+from herald_spider.pages import selectors as css
+from herald_spider.pages.loaders import ArticleLoader, unique
+from herald_spider.pages.normalize import (
     byline_distributor,
     clean_text,
     collapse_ws,
@@ -33,7 +34,7 @@ from herald_spider.normalize import (
     split_byline,
     word_count,
 )
-from herald_spider.structured import (
+from herald_spider.pages.structured import (
     Decoded,
     article_objects,
     as_list,

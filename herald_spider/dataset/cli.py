@@ -26,14 +26,14 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from herald_spider.dataset import parquet_files
+from herald_spider.dataset.files import parquet_files
+from herald_spider.dataset.integrity import check_dataset, check_is_dataset, table_problems
+from herald_spider.dataset.lock import DatasetLock
+from herald_spider.dataset.maintenance import compact_table, read_table
+from herald_spider.dataset.schema import TABLES
+from herald_spider.dataset.tables import snapshot
+from herald_spider.dataset.validate import validate
 from herald_spider.errors import Refused
-from herald_spider.integrity import check_dataset, check_is_dataset, table_problems
-from herald_spider.lock import DatasetLock
-from herald_spider.maintenance import compact_table, read_table
-from herald_spider.schema import TABLES
-from herald_spider.tables import snapshot
-from herald_spider.validate import validate
 
 console = Console()  # replaced in main(), so the width follows the terminal (or $COLUMNS)
 EXPORT_BATCH_ROWS = 10_000

@@ -11,8 +11,9 @@ from urllib.parse import urljoin
 
 from scrapy.http import TextResponse
 
-from herald_spider import fastcss, urls
-from herald_spider import selectors as css
+from herald_spider import urls
+from herald_spider.pages import fastcss
+from herald_spider.pages import selectors as css
 
 
 def legacy_article_links(response: TextResponse) -> list[tuple[str, str]]:

@@ -3,7 +3,7 @@
 :class:`RunRecorder` reads the crawl's stats when the spider closes, writes its row to
 ``<dataset>/runs/``, then compacts every table whose file count passed ``HERALD_COMPACT_FILES``
 or that holds files of an older schema version, when the engine stops. The dataset lock is
-still held then (:class:`herald_spider.lock.DatasetLockExtension` releases it after).
+still held then (:class:`herald_spider.extensions.lock.DatasetLockExtension` releases it after).
 """
 
 from __future__ import annotations
@@ -16,10 +16,10 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from herald_spider.dataset import write_table
+from herald_spider.dataset.files import write_table
+from herald_spider.dataset.maintenance import compact_table, needs_compaction
+from herald_spider.dataset.schema import RUNS, TABLES, to_table
 from herald_spider.items import Article
-from herald_spider.maintenance import compact_table, needs_compaction
-from herald_spider.schema import RUNS, TABLES, to_table
 from herald_spider.store import WRITE_FAILED, ArticleStore
 
 logger = logging.getLogger(__name__)

@@ -16,10 +16,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from herald_spider import urls
-from herald_spider.dataset import ARTICLES_DIR, parquet_files
-from herald_spider.integrity import Problem, dataset_problems
-from herald_spider.maintenance import read_table
-from herald_spider.tables import snapshot
+from herald_spider.dataset.files import ARTICLES_DIR, parquet_files
+from herald_spider.dataset.integrity import Problem, dataset_problems
+from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.tables import snapshot
 
 EXAMPLES = 5
 

@@ -9,16 +9,10 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from herald_spider.meta import ARTICLE_ID, REFETCH
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
-
-#: Request meta key holding the article ID of an article request.
-ARTICLE_ID = "herald_article_id"
-#: Request meta key holding the object ID of a legacy ``article.cfm?objectid=`` request.
-LEGACY_ID = "herald_legacy_id"
-#: Request meta key: fetch even when the article is stored (refreshing, retrying a variant).
-REFETCH = "herald_refetch"
 
 
 class SkipKnownArticlesMiddleware(BaseSpiderMiddleware):

@@ -12,7 +12,7 @@ from itemloaders.utils import arg_to_iter
 from scrapy.loader import ItemLoader
 
 from herald_spider.items import Article
-from herald_spider.normalize import (
+from herald_spider.pages.normalize import (
     clean_text,
     clean_title,
     collapse_ws,

@@ -1,0 +1,16 @@
+"""Request and response meta keys the spider and the components share."""
+
+from __future__ import annotations
+
+#: Request meta key holding the article ID of an article request.
+ARTICLE_ID = "herald_article_id"
+#: Request meta key holding the object ID of a legacy ``article.cfm?objectid=`` request.
+LEGACY_ID = "herald_legacy_id"
+#: Request meta key: fetch even when the article is stored (refreshing, retrying a variant).
+REFETCH = "herald_refetch"
+#: Request meta key: the :class:`~herald_spider.pages.cards.CardSignal` of the card the article
+#: was linked from.
+CARD = "herald_card"
+#: Response meta key: the list of :class:`~herald_spider.pages.extract.PageLink` the callback
+#: read from the page, which the links table records.
+PAGE_LINKS = "herald_page_links"
