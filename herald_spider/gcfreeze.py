@@ -33,7 +33,7 @@ class FreezeStartupObjects:
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> FreezeStartupObjects:
-        if not crawler.settings.getbool("HERALD_GC_FREEZE", True):
+        if not crawler.settings.getbool("HERALD_GC_FREEZE"):
             raise NotConfigured
         return cls(crawler)
 

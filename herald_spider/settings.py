@@ -18,6 +18,11 @@ Project settings (all overridable with ``-s NAME=value``):
 - ``HERALD_BACKOFF_BASE`` / ``HERALD_BACKOFF_MAX`` / ``HERALD_RETRY_AFTER_MAX``: seconds; see
   ``herald_spider.downloadermiddlewares.backoff``.
 - ``HERALD_MAX_TITLE_CHARS`` / ``HERALD_MAX_BODY_CHARS``: longer ones are dropped (``plausible``).
+- ``HERALD_LINK_BATCH_ROWS``: link rows per Parquet file written during a crawl (default 50 000).
+- ``HERALD_GC_FREEZE``: freeze the objects alive when the spider opens out of full garbage
+  collections (default on).
+
+Every default lives here, once: the components read their settings without fallbacks.
 """
 
 from __future__ import annotations
@@ -32,6 +37,8 @@ HERALD_DATASET_DIR = "datasets"
 HERALD_REPLAY = ""
 HERALD_BATCH_ROWS = 5000
 HERALD_COMPACT_FILES = 64
+# The dataset package's own default (herald_spider.dataset.tables.DEFAULT_GRACE_SECONDS) is the
+# same; it is not imported here, so that Scrapy's settings never load pyarrow.
 HERALD_COMPACT_GRACE_SECONDS = 600.0
 HERALD_LOCK_WAIT = 0.0
 HERALD_SOFTBLOCK_LIMIT = 10
@@ -40,6 +47,8 @@ HERALD_BACKOFF_MAX = 60.0
 HERALD_RETRY_AFTER_MAX = 300.0
 HERALD_MAX_TITLE_CHARS = 500
 HERALD_MAX_BODY_CHARS = 1_000_000
+HERALD_LINK_BATCH_ROWS = 50_000
+HERALD_GC_FREEZE = True
 
 # --- politeness (live site) -------------------------------------------------------------
 USER_AGENT = "herald_spider/0.1 (+https://github.com/herald-spider/herald_spider; research crawler)"

@@ -64,7 +64,7 @@ class ArticleStore:
         if store is None:
             settings = crawler.settings
             store = cls(
-                Path(settings.get("HERALD_DATASET_DIR", "datasets")),
+                Path(settings.get("HERALD_DATASET_DIR")),
                 clean_crawl_id(settings.get("HERALD_CRAWL_ID") or new_crawl_id()),
             )
             setattr(crawler, _ATTRIBUTE, store)

@@ -17,7 +17,7 @@ HOSTS = frozenset({HOST, "nzherald.co.nz"})
 ARTICLE_ID = re.compile(r"^[A-Z0-9]{26}$")
 SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 
-#: Path segments that never lead to an article or a section listing (STRUCTURE.md §4).
+#: Path segments that never lead to an article or a section listing (docs/site.md §4).
 EXCLUDED_SEGMENTS = frozenset(
     {
         "video",

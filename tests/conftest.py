@@ -32,3 +32,14 @@ def response_for(url: str, root: Path = SITE) -> HtmlResponse:
 @pytest.fixture(scope="session")
 def site_expected() -> dict[str, Any]:
     return expected_site()
+
+
+def project_crawler(spidercls: Any = None, **settings: Any) -> Any:
+    """A crawler with the project's ``HERALD_*`` settings (their defaults live in
+    ``herald_spider/settings.py`` only) and ``settings`` on top."""
+    from scrapy.utils.test import get_crawler
+
+    import herald_spider.settings as project
+
+    defaults = {name: getattr(project, name) for name in dir(project) if name.startswith("HERALD_")}
+    return get_crawler(spidercls, settings_dict={**defaults, **settings})

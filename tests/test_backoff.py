@@ -14,9 +14,9 @@ import pytest
 from scrapy import Request
 from scrapy.http import Response
 from scrapy.utils.spider import DefaultSpider
-from scrapy.utils.test import get_crawler
 
 from herald_spider.downloadermiddlewares.backoff import BackoffMiddleware, retry_after_seconds
+from tests.conftest import project_crawler
 
 URL = "https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/"
 SETTINGS = {"HERALD_BACKOFF_BASE": 2, "HERALD_BACKOFF_MAX": 1, "HERALD_RETRY_AFTER_MAX": 300}
@@ -38,7 +38,7 @@ class Engine:
 
 @pytest.fixture
 def middleware() -> BackoffMiddleware:
-    crawler = get_crawler(DefaultSpider, settings_dict=SETTINGS)
+    crawler = project_crawler(DefaultSpider, **SETTINGS)
     crawler.engine = Engine()  # type: ignore[assignment]
     crawler.stats.open_spider()
     return BackoffMiddleware.from_crawler(crawler)
@@ -63,7 +63,7 @@ def test_wait_for(
 
 
 def test_backoff_without_retry_after_is_capped() -> None:
-    crawler = get_crawler(settings_dict={"HERALD_BACKOFF_BASE": 2, "HERALD_BACKOFF_MAX": 60})
+    crawler = project_crawler(HERALD_BACKOFF_BASE=2, HERALD_BACKOFF_MAX=60)
     middleware = BackoffMiddleware.from_crawler(crawler)
     assert [middleware.backoff(n) for n in range(7)] == [2, 4, 8, 16, 32, 60, 60]
 

@@ -6,13 +6,13 @@ import gc
 
 import pytest
 from scrapy.exceptions import NotConfigured
-from scrapy.utils.test import get_crawler
 
 from herald_spider.gcfreeze import FreezeStartupObjects
+from tests.conftest import project_crawler
 
 
 def test_frozen_while_the_spider_is_open() -> None:
-    extension = FreezeStartupObjects.from_crawler(get_crawler())
+    extension = FreezeStartupObjects.from_crawler(project_crawler())
     try:
         extension.spider_opened()
         assert gc.get_freeze_count() > 1000  # pytest, Scrapy and the project, at least
@@ -23,4 +23,4 @@ def test_frozen_while_the_spider_is_open() -> None:
 
 def test_can_be_turned_off() -> None:
     with pytest.raises(NotConfigured):
-        FreezeStartupObjects.from_crawler(get_crawler(settings_dict={"HERALD_GC_FREEZE": False}))
+        FreezeStartupObjects.from_crawler(project_crawler(HERALD_GC_FREEZE=False))

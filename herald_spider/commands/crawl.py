@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 from scrapy.commands import crawl
 
 from herald_spider.errors import Refused
-from herald_spider.store import WRITE_FAILED, ArticleStore
 
 if TYPE_CHECKING:
     import argparse
@@ -61,6 +60,10 @@ class Command(crawl.Command):
         if self.crawler_process is not None and self.crawler_process.bootstrap_failed:
             _last_words("The crawl could not start (see the error above)")
             return EXIT_NOT_STARTED
+        # Imported here: Scrapy imports this module for every command (the benchmark's floor
+        # spider's runspider too), and the store brings pyarrow.
+        from herald_spider.store import WRITE_FAILED, ArticleStore
+
         store = ArticleStore.of(crawler)
         if store is not None and store.write_failures:
             _last_words(

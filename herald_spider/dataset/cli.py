@@ -31,7 +31,7 @@ from herald_spider.dataset.integrity import check_dataset, check_is_dataset, tab
 from herald_spider.dataset.lock import DatasetLock
 from herald_spider.dataset.maintenance import compact_table, read_table
 from herald_spider.dataset.schema import TABLES
-from herald_spider.dataset.tables import snapshot
+from herald_spider.dataset.tables import DEFAULT_GRACE_SECONDS, snapshot
 from herald_spider.dataset.validate import validate
 from herald_spider.errors import Refused
 
@@ -276,7 +276,12 @@ def parser() -> argparse.ArgumentParser:
         "--table", action="append", choices=list(TABLES), help="only this table (repeatable)"
     )
     compact.add_argument("--wait", type=float, default=0.0, help="seconds to wait for a running crawl")
-    compact.add_argument("--grace", type=float, default=600.0, help="seconds old files stay for readers")
+    compact.add_argument(
+        "--grace",
+        type=float,
+        default=DEFAULT_GRACE_SECONDS,
+        help=f"seconds old files stay for readers (default {DEFAULT_GRACE_SECONDS:.0f})",
+    )
     compact.set_defaults(run=cmd_compact)
     export = verb("export", "Write a table as CSV (lists as JSON text) or JSON Lines.")
     export.add_argument("--format", choices=("csv", "jsonl"), required=True)

@@ -60,14 +60,14 @@ class BackoffMiddleware(CrawlerComponent):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         settings = crawler.settings
-        self.statuses = frozenset(settings.getlist("RETRY_HTTP_CODES", [])) | {429, 503}
+        self.statuses = frozenset(settings.getlist("RETRY_HTTP_CODES")) | {429, 503}
         self.statuses = frozenset(int(s) for s in self.statuses)
-        self.base = settings.getfloat("HERALD_BACKOFF_BASE", 2.0)
-        self.cap = settings.getfloat("HERALD_BACKOFF_MAX", 60.0)
-        self.retry_after_max = settings.getfloat("HERALD_RETRY_AFTER_MAX", 300.0)
-        self.retry_times = settings.getint("RETRY_TIMES", 2)
+        self.base = settings.getfloat("HERALD_BACKOFF_BASE")
+        self.cap = settings.getfloat("HERALD_BACKOFF_MAX")
+        self.retry_after_max = settings.getfloat("HERALD_RETRY_AFTER_MAX")
+        self.retry_times = settings.getint("RETRY_TIMES")
         self.exceptions = tuple(
-            load_object(e) if isinstance(e, str) else e for e in settings.getlist("RETRY_EXCEPTIONS", [])
+            load_object(e) if isinstance(e, str) else e for e in settings.getlist("RETRY_EXCEPTIONS")
         )
         self.paused_until = 0.0
         self.waiting = 0

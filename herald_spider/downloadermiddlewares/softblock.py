@@ -89,7 +89,7 @@ class SoftBlockMiddleware(CrawlerComponent):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.limit = crawler.settings.getint("HERALD_SOFTBLOCK_LIMIT", 10)
+        self.limit = crawler.settings.getint("HERALD_SOFTBLOCK_LIMIT")
         self.in_a_row = 0
 
     def process_response(

@@ -38,7 +38,7 @@ class DatasetLockExtension:
         # Checked before the lock file is made (a folder that is not a dataset gets nothing of
         # ours), and again under the lock, which no other writer can change while we hold it.
         self.check(store, explicit_id=explicit_id)
-        self.lock.acquire(wait=crawler.settings.getfloat("HERALD_LOCK_WAIT", 0.0))
+        self.lock.acquire(wait=crawler.settings.getfloat("HERALD_LOCK_WAIT"))
         try:
             self.check(store, explicit_id=explicit_id)
             for table in TABLES:

@@ -69,8 +69,8 @@ class RunRecorder:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
         self.store = ArticleStore.for_crawler(crawler)
-        self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES", 64)
-        self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
+        self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES")
+        self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS")
         self.started_at = datetime.now(UTC).replace(microsecond=0)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         # After spider_closed, so the files that other components write when the spider closes

@@ -32,7 +32,7 @@ class ParquetWriterPipeline(CrawlerComponent):
             self.store.articles_dir,
             ARTICLES,
             self.store.crawl_id,
-            crawler.settings.getint("HERALD_BATCH_ROWS", 5000),
+            crawler.settings.getint("HERALD_BATCH_ROWS"),
         )
 
     def open_spider(self, spider: Any = None) -> None:

@@ -32,8 +32,8 @@ FUTURE_SLACK = timedelta(days=1)
 class PlausibilityPipeline(CrawlerComponent):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.max_title = crawler.settings.getint("HERALD_MAX_TITLE_CHARS", 500)
-        self.max_body = crawler.settings.getint("HERALD_MAX_BODY_CHARS", 1_000_000)
+        self.max_title = crawler.settings.getint("HERALD_MAX_TITLE_CHARS")
+        self.max_body = crawler.settings.getint("HERALD_MAX_BODY_CHARS")
 
     def _drop(self, reason: str, detail: str, url: str) -> DropItem:
         self._inc(f"herald/dropped/{reason}")

@@ -41,8 +41,8 @@ class RevisionPipeline(CrawlerComponent):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
         self.store = ArticleStore.for_crawler(crawler)
-        self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS", 5000)
-        self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS", 600.0)
+        self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS")
+        self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS")
         self.revisions = RowBuffer(
             self.store.dataset_dir / REVISIONS_DIR, ARTICLE_REVISIONS, self.store.crawl_id, self.batch_rows
         )

@@ -34,7 +34,7 @@ class LinkRecorderMiddleware:
             self.store.dataset_dir / LINKS_DIR,
             LINKS,
             self.store.crawl_id,
-            crawler.settings.getint("HERALD_LINK_BATCH_ROWS", 50_000),
+            crawler.settings.getint("HERALD_LINK_BATCH_ROWS"),
             chunk_rows=10_000,
         )
         crawler.signals.connect(self.flush, signal=signals.spider_closed)
