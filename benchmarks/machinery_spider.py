@@ -3,7 +3,7 @@
 ``scrapy runspider benchmarks/machinery_spider.py -s HERALD_REPLAY=<mirror>
 -s HERALD_DATASET_DIR=<dir>`` from the project directory. This is ``scrapy crawl world``
 with every setting, middleware, extension and pipeline of the project, and the project's one
-parse of each page (:func:`herald_spider.pages.fastcss.root`), but on an article page it does only
+parse of each page (:func:`herald_spider.pages.tree.parse`), but on an article page it does only
 the floor's page work: the ``h1`` text, and links filtered as strings
 (:func:`benchmarks.floor_spider.site_links`). The article it stores has the ID, URL and
 title, with the fetch time as its publication time.
@@ -29,8 +29,8 @@ from benchmarks.floor_spider import SITE, h1_text, site_links
 from herald_spider import urls
 from herald_spider.items import Article
 from herald_spider.meta import PAGE_LINKS
-from herald_spider.pages import fastcss
-from herald_spider.pages.extract import PageLink
+from herald_spider.pages import tree
+from herald_spider.pages.links import PageLink
 from herald_spider.spiders.section import WorldSpider
 
 
@@ -41,7 +41,7 @@ class MachinerySpider(WorldSpider):
         self._fetched(response)
         if not isinstance(response, HtmlResponse):
             return
-        root = fastcss.root(response)
+        root, _ = tree.parse(response)
         links = [
             PageLink(SITE + path, "other", key)
             if is_article
@@ -49,7 +49,7 @@ class MachinerySpider(WorldSpider):
             for key, path, is_article in site_links(root)
         ]
         response.meta[PAGE_LINKS] = links
-        yield from self._follow_articles(response, links)
+        yield from self._follow_articles(None, links)  # no cards: the floor reads none
         now = datetime.now(UTC).replace(microsecond=0)
         title = h1_text(root)
         yield Article(

@@ -11,6 +11,6 @@ REFETCH = "herald_refetch"
 #: Request meta key: the :class:`~herald_spider.pages.cards.CardSignal` of the card the article
 #: was linked from.
 CARD = "herald_card"
-#: Response meta key: the list of :class:`~herald_spider.pages.extract.PageLink` the callback
-#: read from the page, which the links table records.
+#: Response meta key: the list of :class:`~herald_spider.pages.links.PageLink` the callback
+#: read from the page object, which the links table records.
 PAGE_LINKS = "herald_page_links"

@@ -125,6 +125,8 @@ STATS = {
     "herald/encoding_repaired/cp1252_as_utf-8": 1,
     "herald/encoding_repaired/utf-16_as_utf-8": 1,
     "herald/page_problems/too_deep": 1,
+    # the one page stored or dropped that matches no markup era: it has no article markup
+    "herald/page_problems/unknown_era": 1,
 }
 
 

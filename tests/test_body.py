@@ -1,16 +1,19 @@
-"""Body text rules on small pages written for the purpose."""
+"""Body text rules on small pages written for the purpose (each page of the era it marks, or of
+none: the union of every era's body sections)."""
 
 from __future__ import annotations
 
 from scrapy.http import HtmlResponse
 
-from herald_spider.pages.extract import body_paragraphs
+from herald_spider.pages.article import ArticlePage
+from herald_spider.pages.body import body_paragraphs
 
 URL = "https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/"
 
 
 def paragraphs(body: str, classes: frozenset[str] = frozenset()) -> list[str] | None:
-    return body_paragraphs(HtmlResponse(url=URL, body=f"<html><body>{body}</body></html>".encode()), classes)
+    page = ArticlePage(HtmlResponse(url=URL, body=f"<html><body>{body}</body></html>".encode()))
+    return body_paragraphs(page, classes)
 
 
 def test_no_body_section_is_none() -> None:

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from herald_spider.pages.extract import Extracted, page_links, parse_article, related_urls
+from herald_spider.pages.article import ArticlePage, Extracted
+from herald_spider.pages.links import related_urls
 from tests.conftest import expected_articles, response_for
 
 FIELDS = (
@@ -35,8 +36,13 @@ def _iso(value: Any) -> str | None:
 
 
 @cache
+def page(article_id: str) -> ArticlePage:
+    return ArticlePage(response_for(EXPECTED[article_id]["url"]))
+
+
+@cache
 def extracted(article_id: str) -> Extracted:
-    return parse_article(response_for(EXPECTED[article_id]["url"]))
+    return page(article_id).extracted()
 
 
 def actual(article_id: str, field: str) -> Any:
@@ -51,8 +57,7 @@ def actual(article_id: str, field: str) -> Any:
     if field == "word_count_visible":
         return article.word_count
     if field == "related_urls":
-        response = response_for(EXPECTED[article_id]["url"])
-        return related_urls(page_links(response), article_id)
+        return related_urls(page(article_id).links(), article_id)
     return getattr(article, field)
 
 

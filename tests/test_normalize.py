@@ -6,15 +6,17 @@ from datetime import UTC, datetime
 
 import pytest
 
+from herald_spider.pages.dates import (
+    parse_card_datetime,
+    parse_datetime,
+    parse_display_datetime,
+    parse_iso_datetime,
+)
 from herald_spider.pages.normalize import (
     byline_distributor,
     clean_title,
     normalize_distributor,
     parse_bool,
-    parse_card_datetime,
-    parse_datetime,
-    parse_display_datetime,
-    parse_iso_datetime,
     split_byline,
 )
 

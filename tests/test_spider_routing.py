@@ -8,7 +8,8 @@ from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 
 from herald_spider.meta import ARTICLE_ID
-from herald_spider.pages.extract import PageLink
+from herald_spider.pages.links import PageLink
+from herald_spider.pages.page import Page
 from herald_spider.spiders.section import WorldSpider
 
 ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -23,7 +24,7 @@ def world() -> WorldSpider:
 
 
 def follow(spider: WorldSpider, url: str) -> list[Request]:
-    return list(spider._follow_articles(SECTION, [PageLink(url, "section-card", ID)]))
+    return list(spider._follow_articles(Page(SECTION), [PageLink(url, "section-card", ID)]))
 
 
 def test_other_urls_are_kept_while_the_article_is_in_flight() -> None:

@@ -1,21 +1,19 @@
 """Story cards as signs of change: the time a card shows and its "Updated" label.
 
-Pure functions over a response, like :mod:`herald_spider.pages.extract`. Section listings and the
-related / latest-from blocks of articles use the same cards (STRUCTURE.md §5), so one reader
-serves ``-a refresh=updated`` on both.
+Pure functions over the cards a page object found (:meth:`herald_spider.pages.page.Page.cards`).
+Section listings and the related / latest-from blocks of articles use the same cards
+(STRUCTURE.md §5), so one reader serves ``-a refresh=updated`` on both.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-
-from scrapy.http import TextResponse
+from typing import Any
 
 from herald_spider import urls
-from herald_spider.pages import fastcss
-from herald_spider.pages import selectors as css
-from herald_spider.pages.normalize import parse_card_datetime, parse_iso_datetime
+from herald_spider.pages import selectors as sel
+from herald_spider.pages.dates import parse_card_datetime, parse_iso_datetime
 
 
 @dataclass(frozen=True)
@@ -45,20 +43,30 @@ class CardSignal:
         return self.updated_label and updated_at is None
 
 
-def card_signals(response: TextResponse, reference: datetime) -> dict[str, CardSignal]:
-    """Article ID -> what its first card on the page shows. ``reference`` dates yearless times."""
+def card_signals(cards: list[Any], base_url: str, reference: datetime) -> dict[str, CardSignal]:
+    """Article ID -> what its first card shows, for the story-card elements of a page at
+    ``base_url``. ``reference`` dates yearless times.
+
+    >>> from lxml import etree
+    >>> card = etree.fromstring('<article><a href="/world/a/ABCDEFGHIJKLMNOPQRSTUVWXYZ/">A</a>'
+    ...     '<time datetime="2025-06-18T20:15:00Z">18 Jun</time></article>')
+    >>> found = card_signals([card], "https://www.nzherald.co.nz/world/", datetime(2025, 6, 19))
+    >>> signal = found["ABCDEFGHIJKLMNOPQRSTUVWXYZ"]
+    >>> signal.shown_at.isoformat(), signal.updated_label
+    ('2025-06-18T20:15:00+00:00', False)
+    """
     found: dict[str, CardSignal] = {}
-    for card in fastcss.selector(response).css(css.STORY_CARD):  # the page's one tree
+    for card in cards:
         article_id = None
-        for href in card.css(css.CARD_LINK).xpath("@href").getall():
-            _, article_id, _ = urls.href_target(response.url, href.strip())
+        for href in sel.CARD_LINK_HREFS(card):
+            _, article_id, _ = urls.href_target(base_url, href.strip())
             if article_id:
                 break
         if not article_id or article_id in found:
             continue
-        time_el = card.css(css.CARD_TIME)
-        shown = parse_iso_datetime(time_el.attrib.get("datetime")) if time_el else None
-        if shown is None and time_el:
-            shown = parse_card_datetime(" ".join(time_el.css("::text").getall()), reference)
-        found[article_id] = CardSignal(shown, bool(card.css(css.CARD_UPDATED)))
+        times = sel.CARD_TIME(card)
+        shown = parse_iso_datetime(times[0].get("datetime")) if times else None
+        if shown is None and times:  # the text of every such time in the card, as shown
+            shown = parse_card_datetime(" ".join(text for el in times for text in sel.TEXT(el)), reference)
+        found[article_id] = CardSignal(shown, bool(sel.CARD_UPDATED(card)))
     return found

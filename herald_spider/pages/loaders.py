@@ -12,13 +12,13 @@ from itemloaders.utils import arg_to_iter
 from scrapy.loader import ItemLoader
 
 from herald_spider.items import Article
+from herald_spider.pages.dates import parse_datetime
 from herald_spider.pages.normalize import (
     clean_text,
     clean_title,
     collapse_ws,
     normalize_distributor,
     parse_bool,
-    parse_datetime,
     parse_read_time,
     slugify,
 )

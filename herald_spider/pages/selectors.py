@@ -1,111 +1,126 @@
-"""Every selector the project uses, by page part and by markup era (STRUCTURE.md §2, §5).
+"""Selectors every markup era shares: the ``<head>``, links, story cards and legacy links, as
+precompiled XPath (STRUCTURE.md §2, §5). What differs between eras is in :mod:`.eras`.
 
-When the site changes, this file changes. Each tuple is tried in order; the first era
-listed is the newest known markup.
+Each XPath is compiled once, at import (trafilatura's ``xpaths.py``); none is translated from
+CSS. A page-wide :class:`Query` carries the words its matches must write in the page source,
+so a page without them is not walked at all: libxml2 tests a predicate on every element of
+the page, and most pages lack most of what is looked for.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import Any
+
+from lxml import etree
+
+
+def xpath(path: str) -> etree.XPath:
+    """An XPath compiled once; its strings are plain ``str`` (no reference to their tree)."""
+    return etree.XPath(path, smart_strings=False)
+
+
+def ui(value: str) -> str:
+    """The predicate of CSS ``[data-test-ui="value"]``, the attribute the site marks its page
+    parts with.
+
+    >>> ui("author")
+    "@data-test-ui = 'author'"
+    """
+    return f"@data-test-ui = '{value}'"
+
+
+def cls(word: str) -> str:
+    """The predicate of CSS ``.word``: ``word`` among the class names, split on XML white space
+    (what cssselect writes, so a class split by tabs or new lines matches as in a browser).
+
+    >>> root = etree.fromstring('<r><p class="a\\tb"/><p class="ab"/></r>')
+    >>> len(xpath(f"//p[{cls('b')}]")(root)), len(xpath(f"//p[{cls('a')}]")(root))
+    (1, 1)
+    """
+    spaced = "concat(' ', normalize-space(@class), ' ')"
+    return f"@class and contains(@class, '{word}') and contains({spaced}, ' {word} ')"
+
+
+@dataclass(frozen=True, eq=False)  # each query is its own key in a page's results
+class Query:
+    """A page-wide XPath and the words the page source must write (any one of them) for it to
+    find anything; no words: it always runs.
+
+    The words are attribute values written literally, as every page of the site writes them;
+    a value written only with character references (``&#120;``) would not be looked for.
+    A query made by :func:`by_ui` also says what it looks for, so that a page answers it from
+    its index of ``data-test-ui`` values (:meth:`herald_spider.pages.page.Page.find`), which
+    ``tests/test_selectors.py`` holds to the XPath's answer on every saved page.
+    """
+
+    xpath: etree.XPath
+    needs: tuple[str, ...] = ()
+    #: by_ui: the data-test-ui value, the tag (None: any) and what is read from each element
+    ui: str | None = None
+    tag: str | None = None
+    tail: etree.XPath | None = None
+
+    def __call__(self, root: Any, source: str) -> list[Any]:
+        """What the XPath finds from ``root``, for a page whose decoded text is ``source``.
+
+        >>> q = Query(xpath("//p[@id = 'x']"), ("x",))
+        >>> root = etree.fromstring('<r><p id="x"/></r>')
+        >>> len(q(root, '<r><p id="x"/></r>')), q(root, "<r></r>")
+        (1, [])
+        """
+        if self.needs and not any(word in source for word in self.needs):
+            return []
+        return list(self.xpath(root))
+
+
+def query(path: str, *needs: str) -> Query:
+    return Query(xpath(path), needs)
+
+
+def by_ui(value: str, tag: str = "*", tail: str = "") -> Query:
+    """``tag[data-test-ui="value"]`` anywhere on the page, and ``tail`` read from it.
+
+    >>> root = etree.fromstring('<r><h1 data-test-ui="x">a</h1><p data-test-ui="x"/></r>')
+    >>> by_ui("x", "h1", "/text()")(root, "x"), by_ui("x").ui
+    (['a'], 'x')
+    """
+    return Query(
+        xpath(f"descendant-or-self::{tag}[{ui(value)}]{tail}"),
+        (value,),
+        value,
+        None if tag == "*" else tag,
+        xpath(f"self::*{tail}") if tail else None,
+    )
+
+
 # --- <head> ---------------------------------------------------------------------------
-JSON_LD = 'script[type="application/ld+json"]::text'
-#: the same two lookups as attribute values, for the single pass over a page's scripts
+# A meta or link lookup: (tag, attribute, value, attribute read) per alternative, matched while
+# walking the page's meta and link elements, which the page lists once (see Page.head).
+HeadKey = tuple[tuple[str, str, str, str], ...]
 JSON_LD_TYPE = "application/ld+json"
 FUSION_SCRIPT_ID = "fusion-metadata"
-FUSION_SCRIPT = "script#fusion-metadata::text"
-FUSION_SCRIPT_ANY = "script::text"
-CANONICAL = 'link[rel="canonical"]::attr(href)'
-OG_URL = 'meta[property="og:url"]::attr(content)'
-OG_TITLE = 'meta[property="og:title"]::attr(content)'
-OG_DESCRIPTION = 'meta[property="og:description"]::attr(content)'
-OG_IMAGE = 'meta[property="og:image"]::attr(content)'
-META_DESCRIPTION = 'meta[name="description"]::attr(content)'
-META_TAGS = 'meta[property="article:tag"]::attr(content)'
-META_SECTION = 'meta[property="article:section"]::attr(content)'
-META_PUBLISHED = 'meta[property="article:published_time"]::attr(content)'
-META_MODIFIED = 'meta[property="article:modified_time"]::attr(content)'
-META_AUTHOR = 'meta[name="author"]::attr(content), meta[property="article:author"]::attr(content)'
-HTML_TITLE = "title::text"
-
-# --- article header -------------------------------------------------------------------
-HEADER = "header.article__header, [data-test-ui=article__header]"
-HEADLINE = (
-    'h1[data-test-ui="article__heading"]',  # 2022 and 2025+
-    'h1[data-test-ui="viva-article__heading"]',  # 2026 Viva
-    "h1.article__heading",
-    "article h1",
+CANONICAL: HeadKey = (("link", "rel", "canonical", "href"),)
+OG_URL: HeadKey = (("meta", "property", "og:url", "content"),)
+OG_TITLE: HeadKey = (("meta", "property", "og:title", "content"),)
+OG_DESCRIPTION: HeadKey = (("meta", "property", "og:description", "content"),)
+OG_IMAGE: HeadKey = (("meta", "property", "og:image", "content"),)
+META_DESCRIPTION: HeadKey = (("meta", "name", "description", "content"),)
+META_TAGS: HeadKey = (("meta", "property", "article:tag", "content"),)
+META_SECTION: HeadKey = (("meta", "property", "article:section", "content"),)
+META_PUBLISHED: HeadKey = (("meta", "property", "article:published_time", "content"),)
+META_MODIFIED: HeadKey = (("meta", "property", "article:modified_time", "content"),)
+META_AUTHOR: HeadKey = (
+    ("meta", "name", "author", "content"),
+    ("meta", "property", "article:author", "content"),
 )
-KICKER_HREF = 'a[data-test-ui="article__kicker"]::attr(href), a.article__kicker::attr(href)'
-SUBKICKER_HREF = 'a[data-test-ui="article__subkicker"]::attr(href), a.article__subkicker::attr(href)'
-BREADCRUMB_HREFS = 'nav[data-test-ui="breadcrumbs"] a::attr(href), nav.breadcrumbs a::attr(href)'
-
-# premium markers inside the article header (never cards, menus or share pop-ups)
-PREMIUM_HEADER = (
-    "header.article__header-premium",
-    '[data-test-ui="article__premium-label"]',
-    ".article__premium-label",
-)
-#: article-level paywall furniture, present only on premium pages (STRUCTURE.md §2.8)
-PREMIUM_PAGE = (
-    '[data-test-ui="premium-toaster"]',
-    "#premium-toaster",
-    ".audio-player--locked",
-)
-PREMIUM_REMINDER = ".social-popup__reminder ::text"
+HTML_TITLE = query("descendant-or-self::title/text()")
 PREMIUM_URL_SEGMENT = "/premium/"
-
-# --- byline ---------------------------------------------------------------------------
-BYLINE_BLOCK = (
-    '[data-test-ui="author--text--body"]',  # 2026
-    '[data-test-ui="author--information"]',
-    '[data-test-ui="author"]',  # 2022
-    "div.author",
-)
-BYLINE_NAMES_TEXT = (
-    "div.author__names",  # 2026: "By" + names
-    '[data-test-ui="author__name"]',  # 2022: "By" + h5
-    "div.author__name",
-)
-BYLINE_PERSON = (
-    '[data-test-ui="author--link"]',
-    '[data-test-ui="author--name"]',
-    '[data-test-ui="author__name__link"]',
-    "a.author__link",
-)
-BYLINE_DISTRIBUTOR = '[data-test-ui="distributor--name"]::text, .author__distributor::text'
-BYLINE_TIME = (
-    'time[data-test-ui="author-display--date"]',  # 2026
-    'time[data-test-ui="meta-data__time-stamp"]',  # 2022
-    "time.meta-data__time-stamp",
-)
-READ_TIME = '[data-test-ui="author-read-time"]::text, [data-test-ui="meta-data__read-time"]::text'
-CREDITS = (
-    '[data-test-ui="article__credits"] p::text',
-    ".article__credits p::text",
-)
-
-# --- body -----------------------------------------------------------------------------
-BODY_SECTIONS = (
-    'section[data-test-ui="article-top-body"]',  # 2024+
-    'section[data-test-ui="article-bottom-body"]',
-    'section[data-test-ui="article__body"]',  # 2022, some later
-    "section.article__body",  # 2026: every such section
-    "section.article-viva__body",  # 2026 Viva
-    "div.article__raw-html",
-)
-BODY_FALLBACK = ("div.article__content", "#article-content")
-#: blocks inside a body whose paragraphs are not body text
-BODY_NOISE = (
-    "aside, figure, figcaption, nav, form, header, footer, "
-    '.ad, [data-test-ui="ad"], .article__ad-wrapper, '
-    '[data-test-ui="newsletter-signup"], .newsletter-signup, '
-    '[data-test-ui="premium-toaster"], #premium-toaster, .premium-toaster, '
-    '.share-bar, [data-test-ui="share-bar"], .article__credits, .article__action-bar'
-)
 
 # --- related blocks and story cards ---------------------------------------------------
 #: Blocks of links, in precedence order (a link inside two blocks takes the first one's kind):
 #: (kind, tag, data-test-ui value, a word the class may contain instead). A tag of None: the
-#: block is the parent of any element with that data-test-ui value.
+#: block is the parent of any element with that data-test-ui value (see SIDEBAR_BLOCKS).
 LINK_BLOCKS = (
     ("related", "aside", "related-articles", "related-articles"),
     ("discover-more", "aside", "discover-more", "discover-more"),
@@ -115,11 +130,24 @@ LINK_BLOCKS = (
     ("subsection", "nav", "section-header__subnav", None),
     ("section-card", "section", "story-list", None),
 )
-STORY_CARD = "article.story-card, article.bg-white, div.story-card__content"
+#: per tagless entry of LINK_BLOCKS (by its position): the elements whose parent is the block
+SIDEBAR_BLOCKS = {
+    position: by_ui(value) for position, (_, tag, value, _) in enumerate(LINK_BLOCKS) if tag is None
+}
+STORY_CARD = query(
+    f"descendant-or-self::article[({cls('story-card')}) or ({cls('bg-white')})]"
+    f" | descendant-or-self::div[{cls('story-card__content')}]",
+    "story-card",
+    "bg-white",
+)
 
-# --- story card freshness (refresh=updated) -------------------------------------------
-CARD_LINK = "a.story-card__heading__link, a[href]"
-CARD_TIME = "time[datetime]"
-CARD_UPDATED = ".label-updated, [data-test-ui='story-card__label-updated']"
+# --- story card freshness (refresh=updated), inside one card ----------------------------
+CARD_LINK_HREFS = xpath(f"descendant-or-self::a[({cls('story-card__heading__link')}) or @href]/@href")
+CARD_TIME = xpath("descendant-or-self::time[@datetime]")
+CARD_UPDATED = xpath(f"descendant-or-self::*[({cls('label-updated')}) or {ui('story-card__label-updated')}]")
+TEXT = xpath("descendant-or-self::text()")
+
 # --- legacy links (pre-2020 CMS: /<section>/news/article.cfm?c_id=..&objectid=..) -------
-LEGACY_ARTICLE_HREFS = 'a[href*="article.cfm"]::attr(href)'
+LEGACY_ARTICLE_HREFS = query(
+    "descendant-or-self::a[@href and contains(@href, 'article.cfm')]/@href", "article.cfm"
+)

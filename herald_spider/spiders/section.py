@@ -15,9 +15,10 @@ from herald_spider import urls
 from herald_spider.errors import Refused
 from herald_spider.extensions.frontier import resumed
 from herald_spider.meta import ARTICLE_ID, CARD, LEGACY_ID, PAGE_LINKS
-from herald_spider.pages.cards import CardSignal, card_signals
-from herald_spider.pages.extract import PageLink, page_links, parse_article
-from herald_spider.pages.legacy import legacy_article_links
+from herald_spider.pages.article import ArticlePage
+from herald_spider.pages.cards import CardSignal
+from herald_spider.pages.links import PageLink
+from herald_spider.pages.page import Page
 from herald_spider.spidermiddlewares.refresh import check_mode
 
 #: What :attr:`SectionSpider.tried` holds for an article whose page came back.
@@ -80,17 +81,17 @@ class SectionSpider(scrapy.Spider):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page: %s", response.url)
             return
-        links = page_links(response, default_kind="section-card")
-        legacy = self._follow_legacy(response)  # read now, while the page's tree is at hand
-        response.meta[PAGE_LINKS] = links
+        page = Page(response)
+        links = page.links(default_kind="section-card")
+        response.meta[PAGE_LINKS] = links  # for the links table (spidermiddlewares/links.py)
         if not links:
             self._count("herald/sections_without_links")
             self.logger.warning("No article or section links on section page %s", response.url)
         for link in links:
             if link.section and urls.is_under(link.section, self.section) and link.section != self.section:
                 yield response.follow(link.url, callback=self.parse_section, errback=self.request_failed)
-        yield from self._follow_articles(response, links)
-        yield from legacy
+        yield from self._follow_articles(page, links)
+        yield from self._follow_legacy(page)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
         self._fetched(response)
@@ -104,18 +105,17 @@ class SectionSpider(scrapy.Spider):
                 "Empty page (HTTP %s, no content) at an article URL: %s", response.status, response.url
             )
             return
-        extracted = parse_article(response, fetched_at=datetime.now(UTC).replace(microsecond=0))
-        for problem in extracted.problems:
+        page = ArticlePage(response, fetched_at=datetime.now(UTC).replace(microsecond=0))
+        article = page.to_item()
+        for problem in page.problems:
             self._count(f"herald/page_problems/{problem.split(':')[0].replace(' ', '_')}")
             self.logger.warning("Page problem at %s: %s", response.url, problem)
         # Links before the article: they are scheduled, and journalled by the frontier, before
         # the article is stored, so a crawl killed after the write still knows where it led.
-        links = page_links(response)
-        legacy = self._follow_legacy(response)  # read now, while the page's tree is at hand
-        response.meta[PAGE_LINKS] = links
-        yield from self._follow_articles(response, links)
-        yield from legacy
-        article = extracted.article
+        links = page.links()
+        response.meta[PAGE_LINKS] = links  # for the links table (spidermiddlewares/links.py)
+        yield from self._follow_articles(page, links)
+        yield from self._follow_legacy(page)
         if article.section_path and not urls.is_under(article.section_path, self.section):
             self._count("herald/articles_outside_section")
             self.logger.debug("Not under %s: %s (%s)", self.section, response.url, article.section_path)
@@ -129,19 +129,19 @@ class SectionSpider(scrapy.Spider):
             self.tried[article_id] = FETCHED
             self.variants.pop(article_id, None)
 
-    def _follow_legacy(self, response: HtmlResponse) -> list[scrapy.Request]:
+    def _follow_legacy(self, page: Page) -> list[scrapy.Request]:
         """Legacy ``article.cfm`` links: the site redirects them to the article's current URL."""
         return [
             scrapy.Request(
                 url, callback=self.parse_article, errback=self.request_failed, meta={LEGACY_ID: object_id}
             )
-            for url, object_id in legacy_article_links(response)
+            for url, object_id in page.legacy_links()
         ]
 
-    def _follow_articles(self, response: Response, links: list[PageLink]) -> Iterator[scrapy.Request]:
+    def _follow_articles(self, page: Page | None, links: list[PageLink]) -> Iterator[scrapy.Request]:
         cards: dict[str, CardSignal] = {}
-        if self.refresh == "updated" and isinstance(response, HtmlResponse):
-            cards = card_signals(response, datetime.now(UTC))
+        if self.refresh == "updated" and page is not None:
+            cards = page.cards(datetime.now(UTC))
         for link in links:
             if not link.article_id or not urls.article_path_under(link.url, self.section):
                 continue
