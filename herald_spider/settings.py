@@ -104,7 +104,7 @@ SPIDER_MIDDLEWARES = {
 EXTENSIONS = {
     # Objects alive when the spider opens skip the collector's full collections.
     "herald_spider.gcfreeze.FreezeStartupObjects": 5,
-    "herald_spider.extensions.lock.DatasetLockExtension": 0,
+    "herald_spider.extensions.dataset.DatasetExtension": 0,
     "herald_spider.extensions.runs.RunRecorder": 10,
     "herald_spider.extensions.frontier.FrontierJournal": 500,
 }

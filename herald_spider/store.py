@@ -1,8 +1,10 @@
-"""The dataset as the crawl sees it: which article IDs are stored, and where to write.
+"""The crawl's shared state: its dataset and ID, the stored article IDs, the refresh
+bookkeeping, the writes that failed and the frontier journal.
 
-One ``ArticleStore`` per crawler, shared by the components that need it (the middleware that
-skips known articles and the pipelines that deduplicate and write), so the stored IDs are
-read from disk once per crawl.
+One ``ArticleStore`` per crawl, made and held by
+:class:`~herald_spider.extensions.dataset.DatasetExtension` and handed to the components that
+need it (:func:`~herald_spider.extensions.dataset.crawl_store`), so the stored IDs are read
+from disk once per crawl.
 """
 
 from __future__ import annotations
@@ -11,17 +13,21 @@ import logging
 import re
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from scrapy.crawler import Crawler
+from scrapy.settings import BaseSettings
 from scrapy.utils.defer import deferred_from_coro
 
 from herald_spider.dataset.files import ARTICLES_DIR, WriteFailed, new_crawl_id, parquet_files
 from herald_spider.dataset.known import KnownIds, read_known
 from herald_spider.errors import Refused
 
+if TYPE_CHECKING:
+    from herald_spider.extensions.frontier import Frontier
+
 logger = logging.getLogger(__name__)
 
-_ATTRIBUTE = "_herald_article_store"
 #: The finish reason of a crawl stopped because the dataset could not be written.
 WRITE_FAILED = "write_failed"
 
@@ -30,7 +36,7 @@ _CRAWL_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
 
 
 def clean_crawl_id(value: str) -> str:
-    """A crawl ID that is safe in a file name; raise ValueError for anything else.
+    """A crawl ID that is safe in a file name; raise :class:`Refused` for anything else.
 
     >>> clean_crawl_id("20260102T030405Z-1a2b3c4d")
     '20260102T030405Z-1a2b3c4d'
@@ -56,27 +62,16 @@ class ArticleStore:
         #: Writes of the dataset that failed this crawl, as log lines: the crawl then ends
         #: ``write_failed`` with a non-zero exit, and keeps its journal for the next run.
         self.write_failures: list[str] = []
+        #: The journal of this crawl's frontier, once the spider is known.
+        self.frontier: Frontier | None = None
 
     @classmethod
-    def for_crawler(cls, crawler: Crawler) -> ArticleStore:
-        """The crawler's store, created on first use from its settings."""
-        store = getattr(crawler, _ATTRIBUTE, None)
-        if store is None:
-            settings = crawler.settings
-            store = cls(
-                Path(settings.get("HERALD_DATASET_DIR")),
-                clean_crawl_id(settings.get("HERALD_CRAWL_ID") or new_crawl_id()),
-            )
-            setattr(crawler, _ATTRIBUTE, store)
-            if crawler.stats is not None:
-                crawler.stats.set_value("herald/crawl_id", store.crawl_id)
-        return store
-
-    @classmethod
-    def of(cls, crawler: Crawler) -> ArticleStore | None:
-        """The crawler's store if a component made one (a crawl refused at start has none)."""
-        store: ArticleStore | None = getattr(crawler, _ATTRIBUTE, None)
-        return store
+    def from_settings(cls, settings: BaseSettings) -> ArticleStore:
+        """The store of a crawl with these settings (a new crawl ID unless one is set)."""
+        return cls(
+            Path(settings.get("HERALD_DATASET_DIR")),
+            clean_crawl_id(settings.get("HERALD_CRAWL_ID") or new_crawl_id()),
+        )
 
     def write_failed(self, crawler: Crawler, exc: OSError) -> None:
         """A write of the dataset failed: log it, count it, and stop the crawl.

@@ -62,9 +62,14 @@ class Command(crawl.Command):
             return EXIT_NOT_STARTED
         # Imported here: Scrapy imports this module for every command (the benchmark's floor
         # spider's runspider too), and the store brings pyarrow.
-        from herald_spider.store import WRITE_FAILED, ArticleStore
+        from herald_spider.extensions.dataset import DatasetExtension
+        from herald_spider.store import WRITE_FAILED
 
-        store = ArticleStore.of(crawler)
+        try:
+            extension = crawler.get_extension(DatasetExtension)
+        except RuntimeError:  # Scrapy built no extension: the crawl did not get that far
+            extension = None
+        store = extension.store if extension is not None else None
         if store is not None and store.write_failures:
             _last_words(
                 f"Crawl {store.crawl_id} FAILED ({WRITE_FAILED}): {len(store.write_failures)} write(s) "

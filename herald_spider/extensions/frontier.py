@@ -30,12 +30,12 @@ from scrapy.crawler import Crawler
 
 from herald_spider import urls
 from herald_spider.dataset.integrity import FRONTIER_DIR
+from herald_spider.extensions.dataset import crawl_store
 from herald_spider.meta import ARTICLE_ID
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
 
-_ATTRIBUTE = "_herald_frontier"
 #: ``<spider>-<crawl_id>.jsonl``: a journal of an older release, which did not name the section.
 _LEGACY = re.compile(r"^[^@]+-[A-Za-z0-9][A-Za-z0-9_.-]*\.jsonl$")
 
@@ -57,12 +57,11 @@ class Frontier:
         self._handle: IO[str] | None = None
 
     @classmethod
-    def for_crawler(cls, crawler: Crawler, spider: Spider) -> Frontier:
-        frontier = getattr(crawler, _ATTRIBUTE, None)
-        if frontier is None:
-            frontier = cls(ArticleStore.for_crawler(crawler), spider.name, getattr(spider, "section", ""))
-            setattr(crawler, _ATTRIBUTE, frontier)
-        return frontier
+    def of(cls, store: ArticleStore, spider: Spider) -> Frontier:
+        """The crawl's frontier, kept in its state, made for ``spider`` on first use."""
+        if store.frontier is None:
+            store.frontier = cls(store, spider.name, getattr(spider, "section", ""))
+        return store.frontier
 
     def _journals(self) -> Iterator[tuple[Path, bool]]:
         """Earlier journals this crawl may resume: (path, written by an older release)."""
@@ -127,9 +126,16 @@ class FrontierJournal:
 
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.store = ArticleStore.for_crawler(crawler)
+        self._store: ArticleStore | None = None
         crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    @property
+    def store(self) -> ArticleStore:
+        """The crawl's state (asked for once the extensions are all built)."""
+        if self._store is None:
+            self._store = crawl_store(self.crawler)
+        return self._store
 
     def spider_opened(self) -> None:
         # Connected now, after every component connected its own spider_closed receivers (the
@@ -144,12 +150,12 @@ class FrontierJournal:
         article_id = request.meta.get(ARTICLE_ID)
         if article_id:
             try:
-                Frontier.for_crawler(self.crawler, spider).record(request.url, article_id)
+                Frontier.of(self.store, spider).record(request.url, article_id)
             except OSError as exc:
                 self.store.write_failed(self.crawler, exc)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        frontier: Frontier | None = getattr(self.crawler, _ATTRIBUTE, None)
+        frontier = self.store.frontier
         if frontier is not None:
             finished = reason == "finished" and not self.store.write_failures
             frontier.close(finished=finished)
@@ -159,7 +165,7 @@ class FrontierJournal:
 
 def resumed(crawler: Crawler, spider: Any) -> Iterator[tuple[str, str]]:
     """Pending articles of earlier, unfinished crawls, logged and counted."""
-    for url, article_id in Frontier.for_crawler(crawler, spider).pending():
+    for url, article_id in Frontier.of(crawl_store(crawler), spider).pending():
         assert crawler.stats is not None
         crawler.stats.inc_value("herald/frontier/resumed")
         logger.debug("Resuming article %s from an unfinished crawl: %s", article_id, url)

@@ -3,7 +3,7 @@
 :class:`RunRecorder` reads the crawl's stats when the spider closes, writes its row to
 ``<dataset>/runs/``, then compacts every table whose file count passed ``HERALD_COMPACT_FILES``
 or that holds files of an older schema version, when the engine stops. The dataset lock is
-still held then (:class:`herald_spider.extensions.lock.DatasetLockExtension` releases it after).
+still held then (:class:`herald_spider.extensions.dataset.DatasetExtension` releases it after).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from scrapy.crawler import Crawler
 from herald_spider.dataset.files import write_table
 from herald_spider.dataset.maintenance import compact_table, needs_compaction
 from herald_spider.dataset.schema import RUNS, TABLES, to_table
+from herald_spider.extensions.dataset import crawl_store
 from herald_spider.items import Article
 from herald_spider.store import WRITE_FAILED, ArticleStore
 
@@ -68,7 +69,7 @@ def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: date
 class RunRecorder:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.store = ArticleStore.for_crawler(crawler)
+        self.store: ArticleStore | None = None  # the crawl's state, once the spider is open
         self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES")
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS")
         self.started_at = datetime.now(UTC).replace(microsecond=0)
@@ -78,6 +79,7 @@ class RunRecorder:
         crawler.signals.connect(self.compact, signal=signals.engine_stopped)
 
     def spider_opened(self) -> None:
+        self.store = crawl_store(self.crawler)
         # Connected now, after every component connected its own spider_closed receivers (the
         # last batch of links), so the row knows whether their writes failed.
         self.crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -87,7 +89,7 @@ class RunRecorder:
         return cls(crawler)
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        assert self.crawler.stats is not None
+        assert self.crawler.stats is not None and self.store is not None
         if self.store.write_failures:
             reason = WRITE_FAILED  # whatever ended the crawl, what it fetched is not all stored
         row = run_row(self.crawler.stats.get_stats(), spider, reason, self.started_at)
@@ -104,6 +106,8 @@ class RunRecorder:
         A compaction that fails leaves its table as it was (nothing is lost, only not yet
         compacted): logged, and left to the next crawl or ``herald-dataset compact``.
         """
+        if self.store is None:
+            return  # the spider never opened
         for table in TABLES:
             try:
                 if needs_compaction(self.store.dataset_dir, table, self.max_files):

@@ -1,7 +1,7 @@
 """The body text a reader sees: the paragraphs of the body sections, hidden parts left out.
 
 The paywalled blocks of a premium page are in its markup, hidden by ``display:none``, the
-``hidden`` attribute or a class JSON-LD names (STRUCTURE.md §2.8): none of them is stored.
+``hidden`` attribute or a class JSON-LD names (docs/site.md §2.8): none of them is stored.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Who wrote an article: people and organisations from JSON-LD, Fusion and the byline block.
 
-Names of known distributors (wires, other papers) are never people (STRUCTURE.md §8).
+Names of known distributors (wires, other papers) are never people (docs/site.md §8).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Pure functions over the cards a page object found (:meth:`herald_spider.pages.page.Page.cards`).
 Section listings and the related / latest-from blocks of articles use the same cards
-(STRUCTURE.md §5), so one reader serves ``-a refresh=updated`` on both.
+(docs/site.md §5), so one reader serves ``-a refresh=updated`` on both.
 """
 
 from __future__ import annotations

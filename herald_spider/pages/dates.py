@@ -1,7 +1,7 @@
 """Timestamps as the site writes them: ISO 8601, the article's display format, card times.
 
 Normalisers like :mod:`herald_spider.pages.normalize`: one value in, a tz-aware UTC datetime
-out, ``None`` when the text does not parse. Dates shown on the site are UTC (STRUCTURE.md §7).
+out, ``None`` when the text does not parse. Dates shown on the site are UTC (docs/site.md §7).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ _CARD_DISPLAY = re.compile(r"^(\d{1,2})\s+([A-Za-z]{3})[a-z]*,?\s+(\d{1,2}):(\d{
 def parse_iso_datetime(value: str | None) -> datetime | None:
     """An ISO 8601 timestamp as tz-aware UTC, to the second; None when not ISO.
 
-    A value without an offset is UTC, as everywhere on this site (STRUCTURE.md §7).
+    A value without an offset is UTC, as everywhere on this site (docs/site.md §7).
 
     >>> parse_iso_datetime("2022-10-11T01:03:53.853Z")
     datetime.datetime(2022, 10, 11, 1, 3, 53, tzinfo=datetime.timezone.utc)

@@ -1,4 +1,4 @@
-"""Markup eras as classes: the article-page selectors of each era (STRUCTURE.md §1, §2, §2.9).
+"""Markup eras as classes: the article-page selectors of each era (docs/site.md §1, §2, §2.9).
 
 :class:`Markup` holds every era's alternatives in precedence order: it reads a page of no known
 era as well as anything can. Each era subclasses the one before it and overrides only what
@@ -56,7 +56,7 @@ class Markup:
     PREMIUM_LABEL = query(
         _any("*", ui("article__premium-label"), cls("article__premium-label")), "article__premium-label"
     )
-    #: article-level paywall furniture, present only on premium pages (STRUCTURE.md §2.8)
+    #: article-level paywall furniture, present only on premium pages (docs/site.md §2.8)
     PREMIUM_PAGE = query(
         _any("*", ui("premium-toaster"), "@id = 'premium-toaster'", cls("audio-player--locked")),
         "premium-toaster",

@@ -1,5 +1,5 @@
 """Selectors every markup era shares: the ``<head>``, links, story cards and legacy links, as
-precompiled XPath (STRUCTURE.md §2, §5). What differs between eras is in :mod:`.eras`.
+precompiled XPath (docs/site.md §2, §5). What differs between eras is in :mod:`.eras`.
 
 Each XPath is compiled once, at import (trafilatura's ``xpaths.py``); none is translated from
 CSS. A page-wide :class:`Query` carries the words its matches must write in the page source,

@@ -1,4 +1,4 @@
-"""Structured data embedded in a page: JSON-LD and ``Fusion.globalContent`` (STRUCTURE.md §2.2, §3).
+"""Structured data embedded in a page: JSON-LD and ``Fusion.globalContent`` (docs/site.md §2.2, §3).
 
 Both parsers are tolerant: a block that cannot be decoded is reported in ``problems`` and
 skipped, never raised, so one broken script does not cost the rest of the page.

@@ -10,7 +10,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import DropItem
 
 from herald_spider.component import CrawlerComponent
-from herald_spider.store import ArticleStore
+from herald_spider.extensions.dataset import crawl_store
 
 logger = logging.getLogger(__name__)
 
@@ -20,7 +20,7 @@ class DeduplicatePipeline(CrawlerComponent):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.store = ArticleStore.for_crawler(crawler)
+        self.store = crawl_store(crawler)
 
     def open_spider(self, spider: Any = None) -> None:
         # Load the stored IDs before the first request, not in the middle of the crawl.

@@ -12,7 +12,7 @@ from scrapy.crawler import Crawler
 from herald_spider.component import CrawlerComponent
 from herald_spider.dataset.files import RowBuffer, WriteFailed, remove_stale_temporaries
 from herald_spider.dataset.schema import ARTICLES, row_of
-from herald_spider.store import ArticleStore
+from herald_spider.extensions.dataset import crawl_store
 
 logger = logging.getLogger(__name__)
 
@@ -27,7 +27,7 @@ class ParquetWriterPipeline(CrawlerComponent):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.store = ArticleStore.for_crawler(crawler)
+        self.store = crawl_store(crawler)
         self.buffer = RowBuffer(
             self.store.articles_dir,
             ARTICLES,

@@ -20,8 +20,8 @@ from herald_spider.component import CrawlerComponent
 from herald_spider.dataset.files import RowBuffer, WriteFailed
 from herald_spider.dataset.maintenance import apply_refetched
 from herald_spider.dataset.schema import ARTICLE_REVISIONS, row_of
+from herald_spider.extensions.dataset import crawl_store
 from herald_spider.items import Article
-from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +40,7 @@ class RevisionPipeline(CrawlerComponent):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.store = ArticleStore.for_crawler(crawler)
+        self.store = crawl_store(crawler)
         self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS")
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS")
         self.revisions = RowBuffer(

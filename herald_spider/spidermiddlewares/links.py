@@ -17,9 +17,9 @@ from scrapy.http import Response
 
 from herald_spider.dataset.files import RowBuffer, WriteFailed
 from herald_spider.dataset.schema import LINKS
+from herald_spider.extensions.dataset import crawl_store
 from herald_spider.meta import PAGE_LINKS
 from herald_spider.pages.extract import PageLink
-from herald_spider.store import ArticleStore
 
 LINKS_DIR = "links"
 #: ``seen_at`` is ``timestamp("us", tz="UTC")``
@@ -29,7 +29,7 @@ _MICROSECONDS = 1_000_000
 class LinkRecorderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        self.store = ArticleStore.for_crawler(crawler)
+        self.store = crawl_store(crawler)
         self.buffer = RowBuffer(
             self.store.dataset_dir / LINKS_DIR,
             LINKS,

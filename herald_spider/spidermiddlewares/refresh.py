@@ -18,9 +18,9 @@ from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from herald_spider.component import CrawlerComponent
 from herald_spider.dataset.maintenance import read_table
+from herald_spider.extensions.dataset import crawl_store
 from herald_spider.meta import ARTICLE_ID, CARD, REFETCH
 from herald_spider.pages.cards import CardSignal
-from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ class RefreshMiddleware(CrawlerComponent, BaseSpiderMiddleware):
 
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.store = ArticleStore.for_crawler(crawler)
+        self.store = crawl_store(crawler)
         self._stored: dict[str, tuple[datetime | None, datetime | None]] | None = None
 
     def stored_times(self) -> dict[str, tuple[datetime | None, datetime | None]]:

@@ -9,8 +9,8 @@ from scrapy.crawler import Crawler
 from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
+from herald_spider.extensions.dataset import crawl_store
 from herald_spider.meta import ARTICLE_ID, REFETCH
-from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
 
@@ -18,7 +18,7 @@ logger = logging.getLogger(__name__)
 class SkipKnownArticlesMiddleware(BaseSpiderMiddleware):
     def __init__(self, crawler: Crawler) -> None:
         super().__init__(crawler)
-        self.store = ArticleStore.for_crawler(crawler)
+        self.store = crawl_store(crawler)
 
     def get_processed_request(self, request: Request, response: Response | None) -> Request | None:
         article_id = request.meta.get(ARTICLE_ID)

@@ -1,4 +1,6 @@
-"""The crawl's hold on its dataset: start checks, then the lock until the engine stops."""
+"""The crawl's dataset: start checks, the lock until the engine stops, and the crawl's shared
+state (:class:`~herald_spider.store.ArticleStore`), which the components get with
+:func:`crawl_store`."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ import logging
 
 from scrapy import signals
 from scrapy.crawler import Crawler
+from scrapy.exceptions import NotConfigured
 
 from herald_spider.dataset.integrity import check_dataset, crawl_id_in_use
 from herald_spider.dataset.lock import DatasetLock
@@ -18,8 +21,15 @@ from herald_spider.store import ArticleStore
 logger = logging.getLogger(__name__)
 
 
-class DatasetLockExtension:
-    """Hold the dataset lock from before the crawl reads the stored IDs until the engine stops.
+class DatasetExtension:
+    """Own the crawl's shared state, and hold the dataset lock from before the crawl reads the
+    stored IDs until the engine stops.
+
+    The state (the dataset folder, the crawl ID, the stored IDs, the refresh bookkeeping, the
+    failed writes, the frontier journal) is one :class:`~herald_spider.store.ArticleStore`,
+    made here from the settings; every component that needs it asks Scrapy for this extension
+    (:func:`crawl_store`). It comes first among the extensions, so it exists before the
+    middlewares and pipelines are built.
 
     Before anything is written it refuses (:class:`~herald_spider.errors.Refused`, which the
     crawl command reports as its last line) a ``HERALD_REPLAY`` that is not a directory, a
@@ -31,7 +41,9 @@ class DatasetLockExtension:
     """
 
     def __init__(self, crawler: Crawler) -> None:
-        store = ArticleStore.for_crawler(crawler)
+        self.store = store = ArticleStore.from_settings(crawler.settings)
+        assert crawler.stats is not None
+        crawler.stats.set_value("herald/crawl_id", store.crawl_id)
         self.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
         replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
         explicit_id = bool(crawler.settings.get("HERALD_CRAWL_ID"))
@@ -71,5 +83,20 @@ class DatasetLockExtension:
         self.crawler.signals.connect(self.lock.release, signal=signals.engine_stopped)
 
     @classmethod
-    def from_crawler(cls, crawler: Crawler) -> DatasetLockExtension:
+    def from_crawler(cls, crawler: Crawler) -> DatasetExtension:
         return cls(crawler)
+
+
+def crawl_store(crawler: Crawler) -> ArticleStore:
+    """The crawl's shared state, from the :class:`DatasetExtension` Scrapy built for it.
+
+    Middlewares and pipelines call it when they are built; other extensions, built alongside
+    this one, call it once the spider is open.
+    """
+    extension = crawler.get_extension(DatasetExtension)
+    if extension is None:
+        raise NotConfigured(
+            "herald_spider.extensions.dataset.DatasetExtension is not enabled: it holds the crawl's "
+            "dataset and state (see EXTENSIONS in herald_spider/settings.py)"
+        )
+    return extension.store
