@@ -28,9 +28,8 @@ from scrapy.http import HtmlResponse, Response
 from benchmarks.floor_spider import SITE, h1_text, site_links
 from herald_spider import urls
 from herald_spider.items import Article
-from herald_spider.meta import PAGE_LINKS
 from herald_spider.pages import tree
-from herald_spider.pages.links import PageLink
+from herald_spider.pages.links import PageLink, PageLinks
 from herald_spider.spiders.section import WorldSpider
 
 
@@ -48,7 +47,7 @@ class MachinerySpider(WorldSpider):
             else PageLink(SITE + path, "other", None, key.strip("/"))
             for key, path, is_article in site_links(root)
         ]
-        response.meta[PAGE_LINKS] = links
+        yield PageLinks(links)
         yield from self._follow_articles(None, links)  # no cards: the floor reads none
         now = datetime.now(UTC).replace(microsecond=0)
         title = h1_text(root)

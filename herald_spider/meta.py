@@ -1,4 +1,4 @@
-"""Request and response meta keys the spider and the components share."""
+"""Request meta keys the spider and the components share."""
 
 from __future__ import annotations
 
@@ -11,6 +11,3 @@ REFETCH = "herald_refetch"
 #: Request meta key: the :class:`~herald_spider.pages.cards.CardSignal` of the card the article
 #: was linked from.
 CARD = "herald_card"
-#: Response meta key: the list of :class:`~herald_spider.pages.links.PageLink` the callback
-#: read from the page object, which the links table records.
-PAGE_LINKS = "herald_page_links"

@@ -170,6 +170,14 @@ class Markup2022(Markup):
     )
 
 
+#: 2024's body: the top-body and bottom-body sections, or one ``article__body`` section; the
+#: words its query needs in the page source
+_BODY_2024 = _any(
+    "section", ui("article-top-body"), ui("article-bottom-body"), ui("article__body"), cls("article__body")
+)
+_BODY_2024_WORDS = ("article-top-body", "article-bottom-body", "article__body")
+
+
 class Markup2024(Markup2022):
     """2024-06: the body split into a top and a bottom section (some pages keep one)."""
 
@@ -178,18 +186,7 @@ class Markup2024(Markup2022):
         by_ui("article-top-body", "section"),
         by_ui("article-bottom-body", "section"),
     )
-    BODY_SECTIONS = query(
-        _any(
-            "section",
-            ui("article-top-body"),
-            ui("article-bottom-body"),
-            ui("article__body"),
-            cls("article__body"),
-        ),
-        "article-top-body",
-        "article-bottom-body",
-        "article__body",
-    )
+    BODY_SECTIONS = query(_BODY_2024, *_BODY_2024_WORDS)
 
 
 class Markup2026(Markup2024):
@@ -205,18 +202,7 @@ class Markup2026(Markup2024):
     BYLINE_TIME = (Markup.BYLINE_TIME[0], Markup.BYLINE_TIME[2])
     READ_TIME = by_ui("author-read-time", tail="/text()")
     BODY_SECTIONS = query(
-        _any(
-            "section",
-            ui("article-top-body"),
-            ui("article-bottom-body"),
-            ui("article__body"),
-            cls("article__body"),
-        )
-        + f" | {ALL}div[{cls('article__raw-html')}]",
-        "article-top-body",
-        "article-bottom-body",
-        "article__body",
-        "article__raw-html",
+        f"{_BODY_2024} | {ALL}div[{cls('article__raw-html')}]", *_BODY_2024_WORDS, "article__raw-html"
     )
 
 

@@ -24,6 +24,14 @@ class PageLink(NamedTuple):
     section: str | None = None
 
 
+class PageLinks(NamedTuple):
+    """Every link a page holds, followed or not: a callback yields it, once per page, for the
+    links table (:class:`~herald_spider.spidermiddlewares.links.LinkRecorderMiddleware` takes it
+    out of the callback's output; it is neither a request nor an item)."""
+
+    links: list[PageLink]
+
+
 def _block_tests() -> dict[str, list[tuple[int, str, str | None]]]:
     """Per block tag: (position in ``LINK_BLOCKS``, data-test-ui value, class word)."""
     tests: dict[str, list[tuple[int, str, str | None]]] = {}

@@ -1,8 +1,10 @@
 """The ``links`` table: one row per link seen on a fetched page, followed or not.
 
-The spider leaves the links it read from a page in ``response.meta`` (:data:`PAGE_LINKS`);
-this spider middleware turns them into rows once the callback is done, so recording costs no
-second parse. Rows are written in batches to ``<dataset>/links/``.
+A callback yields the links it read from a page as one :class:`PageLinks` (its page object
+found them, so recording costs no second parse); this spider middleware takes that out of the
+callback's output and turns it into rows. Rows are written in batches to ``<dataset>/links/``.
+The middleware is part of the crawl: without it, a ``PageLinks`` would reach Scrapy's scraper,
+which logs it as an output that is neither a request nor an item.
 """
 
 from __future__ import annotations
@@ -18,8 +20,7 @@ from scrapy.http import Response
 from herald_spider.dataset.files import RowBuffer, WriteFailed
 from herald_spider.dataset.schema import LINKS
 from herald_spider.extensions.dataset import crawl_store
-from herald_spider.meta import PAGE_LINKS
-from herald_spider.pages.extract import PageLink
+from herald_spider.pages.links import PageLink, PageLinks
 
 LINKS_DIR = "links"
 #: ``seen_at`` is ``timestamp("us", tz="UTC")``
@@ -47,15 +48,19 @@ class LinkRecorderMiddleware:
         self, response: Response, result: AsyncIterator[Any], spider: Any = None
     ) -> AsyncIterator[Any]:
         async for output in result:
-            yield output
-        self.record(response)
+            if isinstance(output, PageLinks):
+                self.record(response, output.links)
+            else:
+                yield output
 
     def process_spider_output(self, response: Response, result: Any, spider: Any = None) -> Any:
-        yield from result
-        self.record(response)
+        for output in result:
+            if isinstance(output, PageLinks):
+                self.record(response, output.links)
+            else:
+                yield output
 
-    def record(self, response: Response) -> None:
-        links: list[PageLink] = response.meta.pop(PAGE_LINKS, None) or []
+    def record(self, response: Response, links: list[PageLink]) -> None:
         # Whole seconds, in the column's unit (microseconds since the epoch, UTC): pyarrow
         # stores integers in a timestamp column as they are, for a fraction of what a
         # datetime per row costs it to convert (a page has dozens of links).

@@ -14,10 +14,10 @@ from twisted.python.failure import Failure
 from herald_spider import urls
 from herald_spider.errors import Refused
 from herald_spider.extensions.frontier import resumed
-from herald_spider.meta import ARTICLE_ID, CARD, LEGACY_ID, PAGE_LINKS
+from herald_spider.meta import ARTICLE_ID, CARD, LEGACY_ID
 from herald_spider.pages.article import ArticlePage
 from herald_spider.pages.cards import CardSignal
-from herald_spider.pages.links import PageLink
+from herald_spider.pages.links import PageLink, PageLinks
 from herald_spider.pages.page import Page
 from herald_spider.spidermiddlewares.refresh import check_mode
 
@@ -83,7 +83,7 @@ class SectionSpider(scrapy.Spider):
             return
         page = Page(response)
         links = page.links(default_kind="section-card")
-        response.meta[PAGE_LINKS] = links  # for the links table (spidermiddlewares/links.py)
+        yield PageLinks(links)  # for the links table
         if not links:
             self._count("herald/sections_without_links")
             self.logger.warning("No article or section links on section page %s", response.url)
@@ -113,7 +113,7 @@ class SectionSpider(scrapy.Spider):
         # Links before the article: they are scheduled, and journalled by the frontier, before
         # the article is stored, so a crawl killed after the write still knows where it led.
         links = page.links()
-        response.meta[PAGE_LINKS] = links  # for the links table (spidermiddlewares/links.py)
+        yield PageLinks(links)  # for the links table
         yield from self._follow_articles(page, links)
         yield from self._follow_legacy(page)
         if article.section_path and not urls.is_under(article.section_path, self.section):
