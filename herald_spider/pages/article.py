@@ -1,6 +1,6 @@
 """The article page object: one method per field of :class:`~herald_spider.items.Article`.
 
-Each field reads its sources in order, structured data first (fundus, STYLE.md): JSON-LD,
+Each field reads its sources in order, structured data first: JSON-LD,
 ``Fusion.globalContent``, ``<meta>``, then the DOM through the page's era
 (:mod:`herald_spider.pages.eras`); every field still comes out of a page with only the DOM.
 A source is looked up only when the ones before it gave nothing. Values go through the

@@ -2,7 +2,7 @@
 
 :class:`Markup` holds every era's alternatives in precedence order: it reads a page of no known
 era as well as anything can. Each era subclasses the one before it and overrides only what
-changed (fundus ``publishers/de/die_welt.py``), so a page of a known era runs only its own
+changed, so a page of a known era runs only its own
 era's alternatives. :func:`era_of` decides the era once per page, from the page itself.
 
 A tuple of queries is tried in order, the first that finds anything wins; a single query is a

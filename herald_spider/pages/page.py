@@ -1,10 +1,10 @@
 """The page object: one response parsed once, and what every kind of page offers.
 
 A :class:`Page` holds the tree, the decoded text, the ``<meta>`` and ``<link>`` elements, the
-JSON-LD, ``Fusion.globalContent`` and the markup era, each found once (fundus's
-``Precomputed``); section pages use its links, cards and legacy links, and
-:class:`~herald_spider.pages.article.ArticlePage` adds one method per article field. Nothing
-here builds a Request, so a page is tested with a plain ``HtmlResponse``.
+JSON-LD, ``Fusion.globalContent`` and the markup era, each found once; section pages use its
+links, cards and legacy links, and :class:`~herald_spider.pages.article.ArticlePage` adds one
+method per article field. Nothing here builds a Request, so a page is tested with a plain
+``HtmlResponse``.
 """
 
 from __future__ import annotations

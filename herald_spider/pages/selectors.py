@@ -1,7 +1,7 @@
 """Selectors every markup era shares: the ``<head>``, links, story cards and legacy links, as
 precompiled XPath (docs/site.md §2, §5). What differs between eras is in :mod:`.eras`.
 
-Each XPath is compiled once, at import (trafilatura's ``xpaths.py``); none is translated from
+Each XPath is compiled once, at import; none is translated from
 CSS. A page-wide :class:`Query` carries the words its matches must write in the page source,
 so a page without them is not walked at all: libxml2 tests a predicate on every element of
 the page, and most pages lack most of what is looked for.
