@@ -22,7 +22,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from herald_spider.dataset.schema import ARTICLES
-from herald_spider.dataset.tables import fsync_dir
+from herald_spider.dataset.tables import fsync_dir, is_table_file
 
 ARTICLES_DIR = "articles"
 COMPRESSION = "zstd"
@@ -42,7 +42,7 @@ def parquet_files(table_dir: Path) -> list[Path]:
     """The visible Parquet files of a table directory, sorted by name."""
     if not table_dir.is_dir():
         return []
-    return sorted(p for p in table_dir.glob("*.parquet") if not p.name.startswith((".", "_")))
+    return sorted(p for p in table_dir.glob("*.parquet") if is_table_file(p))
 
 
 #: How every Parquet file of the dataset is written. Dictionary encoding for the columns

@@ -20,7 +20,7 @@ import pyarrow.parquet as pq
 
 from herald_spider.dataset.files import parquet_files
 from herald_spider.dataset.schema import SCHEMA_VERSION, TABLES
-from herald_spider.dataset.tables import TABLE_KEY, TEMPORARY, link_problem, snapshot
+from herald_spider.dataset.tables import TABLE_KEY, TEMPORARY, is_table_file, link_problem, snapshot
 from herald_spider.errors import DatasetDamaged, Refused
 
 _VERSION_KEY = b"herald_spider.schema_version"
@@ -88,7 +88,7 @@ def table_problems(dataset_dir: Path, table: str) -> list[Problem]:
     for entry in sorted(snapshot(link).iterdir()):
         if TEMPORARY.match(entry.name):
             continue
-        if entry.suffix == ".parquet" and not entry.name.startswith((".", "_")) and entry.is_file():
+        if is_table_file(entry) and entry.is_file():
             why = file_problem(entry, table)
         else:
             why = "not a file of this project"

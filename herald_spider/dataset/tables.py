@@ -76,6 +76,18 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def is_table_file(path: Path) -> bool:
+    """Whether ``path`` is named as a file of a table: a visible Parquet file (readers skip names
+    that start with ``.`` or ``_``).
+
+    >>> is_table_file(Path("part-x-00001.parquet")), is_table_file(Path(".part-x.parquet.tmp"))
+    (True, False)
+    >>> is_table_file(Path("_SUCCESS.parquet")), is_table_file(Path("notes.txt"))
+    (False, False)
+    """
+    return path.suffix == ".parquet" and not path.name.startswith((".", "_"))
+
+
 def file_owner(path: Path) -> str | None:
     """The table a Parquet file says it belongs to (its key-value metadata); None when it says
     none or is not a readable Parquet file."""
@@ -96,7 +108,7 @@ def foreign_entries(folder: Path, table: str) -> list[str]:
             foreign.append(entry.name)
         elif TEMPORARY.match(entry.name):
             continue
-        elif entry.suffix != ".parquet" or entry.name.startswith((".", "_")) or file_owner(entry) != table:
+        elif not is_table_file(entry) or file_owner(entry) != table:
             foreign.append(entry.name)
     return foreign
 
