@@ -27,7 +27,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextC
 from rich.table import Table
 
 from herald_spider.dataset.files import parquet_files
-from herald_spider.dataset.integrity import check_dataset, check_is_dataset, table_problems
+from herald_spider.dataset.integrity import check_dataset, check_is_dataset, describe, table_problems
 from herald_spider.dataset.lock import DatasetLock
 from herald_spider.dataset.maintenance import compact_table, read_table
 from herald_spider.dataset.schema import TABLES
@@ -114,7 +114,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_compact(args: argparse.Namespace) -> int:
     tables = args.table or list(TABLES)
-    check_dataset(args.dir)  # before the lock file is made, and again under the lock
+    check_dataset(args.dir, files=False)  # before the lock file is made; the files under the lock
     lock = DatasetLock(args.dir, "herald-dataset compact")
     lock.acquire(wait=args.wait)  # a refusal (locked, a lock file that is a link) exits 2
     try:
@@ -190,9 +190,7 @@ def _batches(directory: Path, table: str) -> tuple[int, Iterator[pa.RecordBatch]
     problems = table_problems(directory, table)
     if problems:
         raise Refused(
-            f"Not exporting {table}: {problems[0]}"
-            + (f" (and {len(problems) - 1} more problems)" if len(problems) > 1 else "")
-            + f". `herald-dataset validate {directory}` lists them."
+            f"Not exporting {table}: {describe(problems)}. `herald-dataset validate {directory}` lists them."
         )
     schema = TABLES[table][0]
     files = parquet_files(snapshot(directory / table))

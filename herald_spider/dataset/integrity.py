@@ -75,14 +75,15 @@ class Problem:
         return f"{self.path}: {self.reason}"
 
 
-def table_problems(dataset_dir: Path, table: str) -> list[Problem]:
-    """Problems of one table: a broken link, a folder that is not ours, files that are not."""
+def table_problems(dataset_dir: Path, table: str, *, files: bool = True) -> list[Problem]:
+    """Problems of one table: a broken link, a folder that is not ours, and (``files``) the
+    files in it that are not ours or not whole, each footer read."""
     link = dataset_dir / table
     problem = link_problem(dataset_dir, table)
     if problem:
         return [Problem(link, problem)]
-    if not link.is_symlink():
-        return []  # not there yet: a writer creates it
+    if not files or not link.is_symlink():
+        return []  # not there yet (a writer creates it), or the files are not asked for
     problems = []
     # Files are named by the path a person uses, not by the hidden version folder.
     for entry in sorted(snapshot(link).iterdir()):
@@ -97,11 +98,12 @@ def table_problems(dataset_dir: Path, table: str) -> list[Problem]:
     return problems
 
 
-def dataset_problems(dataset_dir: Path) -> list[Problem]:
-    """Every problem of the dataset at ``dataset_dir`` (empty: none)."""
+def dataset_problems(dataset_dir: Path, *, files: bool = True) -> list[Problem]:
+    """Every problem of the dataset at ``dataset_dir`` (empty: none); without ``files``, only
+    its folders and links (no file is read)."""
     problems = []
     for table in TABLES:
-        problems += table_problems(dataset_dir, table)
+        problems += table_problems(dataset_dir, table, files=files)
     lock = dataset_dir / LOCK_NAME
     if os.path.lexists(lock) and (lock.is_symlink() or not lock.is_file()):
         problems.append(Problem(lock, "not a regular file (a link or a folder): no lock is taken through it"))
@@ -111,14 +113,27 @@ def dataset_problems(dataset_dir: Path) -> list[Problem]:
     return problems
 
 
-def check_dataset(dataset_dir: Path) -> None:
-    """Raise :class:`DatasetDamaged` naming what is wrong, before anything reads or writes."""
-    problems = dataset_problems(dataset_dir)
+def describe(problems: list[Problem]) -> str:
+    """The first problem, and how many more there are.
+
+    >>> describe([Problem(Path("d/runs"), "a file, not a table folder"), Problem(Path("x"), "y")])
+    'd/runs: a file, not a table folder (and 1 more)'
+    """
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return f"{problems[0]}{more}"
+
+
+def check_dataset(dataset_dir: Path, *, files: bool = True) -> None:
+    """Raise :class:`DatasetDamaged` naming what is wrong, before anything reads or writes.
+
+    Without ``files`` only the folders and links are checked: what a writer looks at before it
+    makes its lock file in a folder that may not be a dataset (the files are read under the lock).
+    """
+    problems = dataset_problems(dataset_dir, files=files)
     if not problems:
         return
-    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
     raise DatasetDamaged(
-        f"Dataset {dataset_dir} is damaged or holds what is not ours: {problems[0]}{more}. Nothing "
+        f"Dataset {dataset_dir} is damaged or holds what is not ours: {describe(problems)}. Nothing "
         f"was written. Move the named file or folder out of the dataset (or restore it from a "
         f"copy), or choose another dataset folder; `herald-dataset validate {dataset_dir}` lists "
         f"every problem."

@@ -47,9 +47,10 @@ class DatasetExtension:
         self.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
         replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
         explicit_id = bool(crawler.settings.get("HERALD_CRAWL_ID"))
-        # Checked before the lock file is made (a folder that is not a dataset gets nothing of
-        # ours), and again under the lock, which no other writer can change while we hold it.
-        self.check(store, explicit_id=explicit_id)
+        # The folders and links before the lock file is made (a folder that is not a dataset
+        # gets nothing of ours); everything, files and crawl ID included, under the lock, which
+        # no other writer can change while we hold it.
+        check_dataset(store.dataset_dir, files=False)
         self.lock.acquire(wait=crawler.settings.getfloat("HERALD_LOCK_WAIT"))
         try:
             self.check(store, explicit_id=explicit_id)
