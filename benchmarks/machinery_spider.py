@@ -48,7 +48,7 @@ class MachinerySpider(WorldSpider):
             for key, path, is_article in site_links(root)
         ]
         yield PageLinks(links)
-        yield from self._follow_articles(None, links)  # no cards: the floor reads none
+        yield from self._follow_articles(links, {}, "links")  # no cards: the floor reads none
         now = datetime.now(UTC).replace(microsecond=0)
         title = h1_text(root)
         yield Article(

@@ -11,3 +11,6 @@ REFETCH = "herald_refetch"
 #: Request meta key: the :class:`~herald_spider.pages.cards.CardSignal` of the card the article
 #: was linked from.
 CARD = "herald_card"
+#: Request meta key: what feed a request fetches (``sitemap-index``, ``sitemap``,
+#: ``news-sitemap`` or ``rss``); see :mod:`herald_spider.pages.feeds`.
+FEED = "herald_feed"

@@ -19,6 +19,10 @@ Project settings (all overridable with ``-s NAME=value``):
   ``herald_spider.downloadermiddlewares.backoff``.
 - ``HERALD_MAX_TITLE_CHARS`` / ``HERALD_MAX_BODY_CHARS``: longer ones are dropped (``plausible``).
 - ``HERALD_LINK_BATCH_ROWS``: link rows per Parquet file written during a crawl (default 50 000).
+- ``HERALD_BACKFILL_QUEUE``: a backfill (``-a since=...``) requests its next by-day sitemap
+  once no more than this many requests are queued (default 100), so the queue never holds
+  more than a few days' entries.
+- ``HERALD_PROGRESS_INTERVAL``: seconds between a backfill's progress lines (default 60; 0: none).
 - ``HERALD_GC_FREEZE``: freeze the objects alive when the spider opens out of full garbage
   collections (default on).
 
@@ -48,6 +52,8 @@ HERALD_RETRY_AFTER_MAX = 300.0
 HERALD_MAX_TITLE_CHARS = 500
 HERALD_MAX_BODY_CHARS = 1_000_000
 HERALD_LINK_BATCH_ROWS = 50_000
+HERALD_BACKFILL_QUEUE = 100
+HERALD_PROGRESS_INTERVAL = 60.0
 HERALD_GC_FREEZE = True
 
 # --- politeness (live site) -------------------------------------------------------------
@@ -106,6 +112,7 @@ EXTENSIONS = {
     "herald_spider.gcfreeze.FreezeStartupObjects": 5,
     "herald_spider.extensions.dataset.DatasetExtension": 0,
     "herald_spider.extensions.runs.RunRecorder": 10,
+    "herald_spider.extensions.progress.BackfillProgress": 20,
     "herald_spider.extensions.frontier.FrontierJournal": 500,
 }
 ITEM_PIPELINES = {

@@ -322,3 +322,21 @@ def legacy_object_id(url: str) -> str | None:
     query = parse_qs(urlsplit(url).query)
     values = query.get("objectid") or query.get("objectId") or []
     return values[0] if len(values) == 1 and _OBJECT_ID.match(values[0]) else None
+
+
+# --- feeds (docs/site.md §6) ---------------------------------------------------------------
+
+ROBOTS_URL = f"{SITE_ROOT}robots.txt"
+_FEEDS = f"{SITE_ROOT}arc/outboundfeeds/"
+#: Where the sitemap index and the news sitemap are when robots.txt does not say.
+SITEMAP_INDEX_URL = f"{_FEEDS}sitemap-index/?outputType=xml&_website=nzh"
+NEWS_SITEMAP_URL = f"{_FEEDS}sitemap-news/?outputType=xml&_website=nzh"
+
+
+def rss_url(section: str) -> str:
+    """The Arc RSS feed of a section path.
+
+    >>> rss_url("world")
+    'https://www.nzherald.co.nz/arc/outboundfeeds/rss/section/world/?outputType=xml&_website=nzh'
+    """
+    return f"{_FEEDS}rss/section/{section.strip('/')}/?outputType=xml&_website=nzh"

@@ -88,12 +88,14 @@ def test_nothing_but_sections_and_articles_is_requested(first_run: dict[str, Any
     allowed = (
         set(site["section_urls"]) | set(site["article_urls"]) | {"https://www.nzherald.co.nz/robots.txt"}
     )
+    feeds = {urls.NEWS_SITEMAP_URL, urls.rss_url("world")}  # this mirror has none: 404
     requested = {url for _, url in first_run["requested"]}
-    assert requested <= allowed, requested - allowed
-    assert all(status == 200 for status, _ in first_run["requested"])
+    assert requested <= allowed | feeds, requested - allowed
+    assert all(status == 200 for status, url in first_run["requested"] if url not in feeds)
     article_requests = [url for _, url in first_run["requested"] if url in site["article_urls"]]
     assert len(article_requests) == len(set(article_requests)), "an article was requested twice"
-    assert "herald/replay/not_found" not in first_run["stats"]
+    assert first_run["stats"]["herald/replay/not_found"] == len(feeds)
+    assert first_run["stats"]["herald/feeds_missing/news-sitemap"] == 1
 
 
 def test_readers_agree_on_declared_types(first_run: dict[str, Any]) -> None:
@@ -161,7 +163,7 @@ def test_missing_page_answers_404_and_is_counted(tmp_path: Path) -> None:
     missing = next(a for a in EXPECTED.values() if a["subsection"] == "pacific")
     (mirror / missing["url"].removeprefix("https://") / "index.html").unlink()
     result = crawl("world", replay=mirror, dataset=tmp_path / "dataset")
-    assert result["stats"]["herald/replay/not_found"] == 1
+    assert result["stats"]["herald/replay/not_found"] == 1 + 2  # and the feeds this mirror lacks
     assert result["stats"]["herald/http_errors/404"] == 1
     assert result["stats"]["herald/articles_stored"] == len(EXPECTED) - 1
 

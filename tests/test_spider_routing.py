@@ -9,7 +9,6 @@ from scrapy.utils.test import get_crawler
 
 from herald_spider.meta import ARTICLE_ID
 from herald_spider.pages.links import PageLink
-from herald_spider.pages.page import Page
 from herald_spider.spiders.section import WorldSpider
 
 ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -24,7 +23,7 @@ def world() -> WorldSpider:
 
 
 def follow(spider: WorldSpider, url: str) -> list[Request]:
-    return list(spider._follow_articles(Page(SECTION), [PageLink(url, "section-card", ID)]))
+    return list(spider._follow_articles([PageLink(url, "section-card", ID)], {}, "links"))
 
 
 def test_other_urls_are_kept_while_the_article_is_in_flight() -> None:

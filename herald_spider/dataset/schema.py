@@ -8,9 +8,10 @@ from typing import Any
 import pyarrow as pa
 from itemadapter import ItemAdapter
 
-#: Version 2 added ``revision``, ``first_seen_at`` and ``last_seen_at``; files of version 1
-#: still read as one dataset (the new columns read as null) and compaction upgrades them.
-SCHEMA_VERSION = "2"
+#: Version 2 added ``revision``, ``first_seen_at`` and ``last_seen_at``; version 3 added the
+#: ``runs`` columns ``since``, ``until`` and ``discovery``. Files of an older version still read
+#: as one dataset (the new columns read as null) and compaction upgrades them.
+SCHEMA_VERSION = "3"
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
@@ -94,6 +95,9 @@ RUNS = pa.schema(
         pa.field("spider", pa.string(), nullable=False),
         pa.field("section", pa.string()),
         pa.field("refresh", pa.string()),
+        # a backfill's window (-a since / -a until), null for other crawls
+        pa.field("since", pa.date32()),
+        pa.field("until", pa.date32()),
         pa.field("started_at", _TS),
         pa.field("finished_at", _TS),
         pa.field("finish_reason", pa.string()),
@@ -104,6 +108,9 @@ RUNS = pa.schema(
         pa.field("articles_revised", pa.int64()),
         pa.field("dropped", _COUNTS),
         pa.field("http_errors", _COUNTS),
+        # articles each source led the crawl to first (links, sitemap, news-sitemap, rss), and
+        # "<source>/listed": the articles under the section each listed
+        pa.field("discovery", _COUNTS),
         pa.field("field_coverage", _SHARES),
     ],
     metadata=_table_metadata("runs"),

@@ -42,6 +42,7 @@ def _counts(stats: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
 def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: datetime) -> dict[str, Any]:
     """The ``runs`` row of a crawl, from its stats."""
     stored = int(stats.get("herald/coverage/rows", 0))
+    backfill = getattr(spider, "backfill", None)
     coverage = [
         {"name": f.name, "share": stats.get(f"herald/coverage/{f.name}", 0) / stored if stored else None}
         for f in fields(Article)
@@ -51,6 +52,8 @@ def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: date
         "spider": spider.name,
         "section": getattr(spider, "section", None),
         "refresh": getattr(spider, "refresh", "") or None,
+        "since": backfill.window.since if backfill else None,
+        "until": backfill.window.until if backfill else None,
         "started_at": started_at,
         "finished_at": datetime.now(UTC).replace(microsecond=0),
         "finish_reason": reason,
@@ -62,6 +65,7 @@ def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: date
         "articles_revised": int(stats.get("herald/refresh/revised", 0)),
         "dropped": _counts(stats, "herald/dropped/"),
         "http_errors": _counts(stats, "herald/http_errors/"),
+        "discovery": _counts(stats, "herald/discovery/"),
         "field_coverage": coverage,
     }
 

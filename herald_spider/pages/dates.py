@@ -1,4 +1,5 @@
-"""Timestamps as the site writes them: ISO 8601, the article's display format, card times.
+"""Timestamps as the site writes them: ISO 8601, the article's display format, card times,
+sitemap ``lastmod`` (W3C Datetime) and RSS ``pubDate`` (RFC 822).
 
 Normalisers like :mod:`herald_spider.pages.normalize`: one value in, a tz-aware UTC datetime
 out, ``None`` when the text does not parse. Dates shown on the site are UTC (docs/site.md §7).
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from email.utils import parsedate_to_datetime
 
 from herald_spider.pages.normalize import collapse_ws
 
@@ -143,3 +145,51 @@ def parse_datetime(value: str | None) -> datetime | None:
     True
     """
     return parse_iso_datetime(value) or parse_display_datetime(value)
+
+
+_W3C_DATE = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def parse_w3c_datetime(value: str | None) -> datetime | None:
+    """A sitemap ``lastmod`` (W3C Datetime: a day, or ISO with an offset) as tz-aware UTC.
+
+    A bare day is its first second, UTC.
+
+    >>> parse_w3c_datetime("2025-07-17T07:58:41.123Z")
+    datetime.datetime(2025, 7, 17, 7, 58, 41, tzinfo=datetime.timezone.utc)
+    >>> parse_w3c_datetime("2025-06-18")
+    datetime.datetime(2025, 6, 18, 0, 0, tzinfo=datetime.timezone.utc)
+    >>> parse_w3c_datetime("2025-06-31") is None, parse_w3c_datetime("last Tuesday") is None
+    (True, True)
+    """
+    text = collapse_ws(value)
+    match = _W3C_DATE.match(text or "")
+    if not match:
+        return parse_iso_datetime(text)
+    try:
+        year, month, day = map(int, match.groups())
+        return datetime(year, month, day, tzinfo=UTC)
+    except ValueError:
+        return None
+
+
+def parse_rfc822_datetime(value: str | None) -> datetime | None:
+    """An RSS ``pubDate`` (RFC 822: ``Wed, 18 Jun 2025 21:40:00 +0000``) as tz-aware UTC.
+
+    >>> parse_rfc822_datetime("Wed, 18 Jun 2025 21:40:00 +0000")
+    datetime.datetime(2025, 6, 18, 21, 40, tzinfo=datetime.timezone.utc)
+    >>> parse_rfc822_datetime("Thu, 19 Jun 2025 12:40:00 +1200")
+    datetime.datetime(2025, 6, 19, 0, 40, tzinfo=datetime.timezone.utc)
+    >>> parse_rfc822_datetime("Wed, 31 Jun 2025 21:40:00 +0000") is None
+    True
+    """
+    text = collapse_ws(value)
+    if not text:
+        return None
+    try:
+        parsed = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": no zone given; UTC, as everywhere on this site
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)

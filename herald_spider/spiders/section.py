@@ -2,43 +2,63 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+import itertools
+from collections.abc import AsyncIterator, Generator, Iterable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import scrapy
+from scrapy import signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError
 from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
+from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from herald_spider import urls
+from herald_spider.backfill import SITEMAPS_BEGIN, Backfill, Window
 from herald_spider.errors import Refused
 from herald_spider.extensions.frontier import resumed
-from herald_spider.meta import ARTICLE_ID, CARD, LEGACY_ID
+from herald_spider.meta import ARTICLE_ID, CARD, FEED, LEGACY_ID
 from herald_spider.pages.article import ArticlePage
 from herald_spider.pages.cards import CardSignal
+from herald_spider.pages.feeds import FeedEntry, FeedPage
 from herald_spider.pages.links import PageLink, PageLinks
 from herald_spider.pages.page import Page
 from herald_spider.spidermiddlewares.refresh import check_mode
 
 #: What :attr:`SectionSpider.tried` holds for an article whose page came back.
 FETCHED: tuple[str, ...] = ()
+#: Feed entries per ``PageLinks`` output (the links table's rows of one feed, in pieces).
+FEED_LINK_CHUNK = 1000
 
 
 class SectionSpider(scrapy.Spider):
     """Crawl one section: its listing, its subsection listings and the articles they lead to.
 
-    ``scrapy crawl section -a section=nz/politics``. Articles are followed from section cards
-    and from the related, latest-from and discover-more blocks of other articles; only
-    articles whose section path lies under ``section`` are stored. ``-a refresh=updated``
-    fetches stored articles again when a card shows them changed, ``-a refresh=all`` always.
+    ``scrapy crawl section -a section=nz/politics``. Articles are followed from section cards,
+    from the site's news sitemap and the section's RSS feed, and from the related, latest-from
+    and discover-more blocks of other articles; only articles whose section path lies under
+    ``section`` are stored. ``-a since=YYYY-MM-DD [-a until=YYYY-MM-DD]`` is a backfill: the
+    articles the by-day sitemaps of those days list, and no others: no listing, no feed, no
+    link out of an article (docs/site.md §6).
+    ``-a refresh=updated`` fetches stored articles again when a card or a sitemap entry shows
+    them changed, ``-a refresh=all`` always.
     """
 
     name = "section"
     allowed_domains = (urls.HOST,)
     section = ""
 
-    def __init__(self, section: str | None = None, refresh: str | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        section: str | None = None,
+        refresh: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         try:
             self.section = urls.clean_section_arg(section or self.section)
@@ -48,6 +68,12 @@ class SectionSpider(scrapy.Spider):
             self.refresh = check_mode(refresh)
         except ValueError as exc:
             raise Refused(str(exc)) from None
+        try:
+            window = Window.from_args(since, until, today=datetime.now(UTC).date())
+        except ValueError as exc:
+            raise Refused(f"{exc}; e.g. -a since=2024-02-01 -a until=2024-12-31") from None
+        #: The by-day sitemaps still to read, for a backfill (None for any other crawl).
+        self.backfill = Backfill(window) if window is not None else None
         #: Per article ID: the URLs requested so far, other URLs seen for it (tried when the
         #: requested one is missing: the site serves a page under one URL only), and the IDs
         #: whose every requested URL answered 404. One entry per article the crawl meets:
@@ -59,15 +85,35 @@ class SectionSpider(scrapy.Spider):
         self.variants: dict[str, list[str]] = {}
         self.not_found: set[str] = set()
 
+    @classmethod
+    def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
+        spider = super().from_crawler(crawler, *args, **kwargs)
+        crawler.signals.connect(spider.spider_idle, signal=signals.spider_idle)
+        return spider
+
     async def start(self) -> AsyncIterator[Any]:
         state = getattr(self, "state", None)  # set with JOBDIR, saved on pause, loaded on resume
         if state is not None:
             self.tried = state.setdefault("tried", self.tried)
             self.variants = state.setdefault("variants", self.variants)
             self.not_found = state.setdefault("not_found", self.not_found)
-        yield scrapy.Request(
-            urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
-        )
+            if (
+                self.backfill is not None
+                and state.get("backfill", self.backfill).window == self.backfill.window
+            ):
+                self.backfill = state.setdefault("backfill", self.backfill)
+        if self.backfill is None:
+            yield scrapy.Request(
+                urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
+            )
+        else:
+            self.logger.info("Backfill of %s: the by-day sitemaps of %s", self.section, self.backfill.window)
+            if self.backfill.window.since is None or self.backfill.window.since < SITEMAPS_BEGIN:
+                self.logger.info(
+                    "The live site's sitemap index begins on %s: earlier days are only in web archives",
+                    SITEMAPS_BEGIN,
+                )
+        yield scrapy.Request(urls.ROBOTS_URL, callback=self.parse_robots, errback=self.robots_failed)
         for url, article_id in resumed(self.crawler, self):
             tried = self.tried.get(article_id, ())
             if url not in tried:
@@ -90,7 +136,7 @@ class SectionSpider(scrapy.Spider):
         for link in links:
             if link.section and urls.is_under(link.section, self.section) and link.section != self.section:
                 yield response.follow(link.url, callback=self.parse_section, errback=self.request_failed)
-        yield from self._follow_articles(page, links)
+        yield from self._follow_articles(links, self._cards(page), "links")
         yield from self._follow_legacy(page)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
@@ -114,13 +160,162 @@ class SectionSpider(scrapy.Spider):
         # the article is stored, so a crawl killed after the write still knows where it led.
         links = page.links()
         yield PageLinks(links)  # for the links table
-        yield from self._follow_articles(page, links)
-        yield from self._follow_legacy(page)
+        if self.backfill is None:
+            yield from self._follow_articles(links, self._cards(page), "links")
+            yield from self._follow_legacy(page)
+        else:  # the window's sitemaps list its stories; links lead out of the window
+            yield from self._next_day()
         if article.section_path and not urls.is_under(article.section_path, self.section):
             self._count("herald/articles_outside_section")
             self.logger.debug("Not under %s: %s (%s)", self.section, response.url, article.section_path)
         else:
             yield article
+
+    def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        listed = [
+            url for url in sitemap_urls_from_robots(response.body, base_url=response.url) if urls.on_site(url)
+        ]
+        if not listed:
+            self.logger.info(
+                "robots.txt names no sitemap on the site: using the known feed URLs (%s)", response.url
+            )
+        return self._feed_requests(listed)
+
+    def robots_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        self.logger.info(
+            "No robots.txt to read the sitemaps from (%s): using the known feed URLs",
+            failure.getErrorMessage(),
+        )
+        return self._feed_requests([])
+
+    def _feed_requests(self, listed: list[str]) -> Iterator[scrapy.Request]:
+        """The feeds this crawl reads: for a backfill the sitemap index, else the news sitemap
+        and the section's RSS feed. robots.txt ``Sitemap:`` lines name the sitemaps; the known
+        URLs stand in for the ones it does not name."""
+        news = [url for url in listed if "news" in url.lower()]
+        if self.backfill is not None:
+            for url in [url for url in listed if url not in news] or [urls.SITEMAP_INDEX_URL]:
+                yield self._feed_request(url, "sitemap-index")
+            return
+        for url in news or [urls.NEWS_SITEMAP_URL]:
+            yield self._feed_request(url, "news-sitemap")
+        yield self._feed_request(urls.rss_url(self.section), "rss")
+
+    def _feed_request(self, url: str, feed: str, **kwargs: Any) -> scrapy.Request:
+        return scrapy.Request(
+            url, callback=self.parse_feed, errback=self.feed_failed, meta={FEED: feed}, **kwargs
+        )
+
+    def parse_feed(self, response: Response) -> Iterator[Any]:
+        """A sitemap index, a sitemap or an RSS feed: follow what it lists, as it is read."""
+        feed = response.meta[FEED]
+        maxsize = response.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
+        page = FeedPage(response.url, response.body, maxsize)
+        if feed == "sitemap":
+            assert self.backfill is not None
+            self.backfill.days_done += 1
+            self._count("herald/sitemaps/read")
+        entries = page.entries()  # a generator: closed below, whatever was read of it
+        first = next(entries, None)  # the root is read: the page knows what it is
+        listed = itertools.chain([first] if first else [], entries)
+        if page.kind == "sitemapindex":
+            yield from self._read_index(response, listed)
+        elif page.kind is not None and (feed != "sitemap-index" or self.backfill is None):
+            news = page.news or feed == "news-sitemap"
+            source = "rss" if page.kind == "rss" else "news-sitemap" if news else "sitemap"
+            yield from self._read_articles(source, listed)
+        elif page.kind is not None:
+            self.logger.info("Not a sitemap index, not read for a backfill: %s", response.url)
+        entries.close()
+        for problem in page.problems:
+            self._count(f"herald/page_problems/{problem.split(':')[0]}")
+            self.logger.warning("Feed problem at %s: %s", response.url, problem)
+        if feed == "sitemap":
+            yield from self._next_day()
+
+    def _read_index(self, response: Response, listed: Iterable[FeedEntry]) -> Iterator[Any]:
+        if self.backfill is None:
+            self.logger.info("A sitemap index where a sitemap was expected, not read: %s", response.url)
+            return
+        backfill, undated = self.backfill, []
+        for entry in listed:
+            if entry.day is None:
+                undated.append(entry.url)
+            elif entry.day not in backfill.window:
+                self._count("herald/sitemaps/outside_window")
+            elif backfill.add(entry.url):
+                self._count("herald/sitemaps/in_window")
+        if undated:
+            self._count("herald/sitemaps/undated", len(undated))
+            self.logger.warning(
+                "%d sitemaps of the index at %s name no day, not read (first: %s)",
+                len(undated),
+                response.url,
+                undated[0],
+            )
+        self.logger.info(
+            "Sitemap index %s: %d days in %s", response.url, backfill.days_total, backfill.window
+        )
+        yield from self._next_day()
+
+    def _read_articles(self, source: str, listed: Iterable[FeedEntry]) -> Iterator[Any]:
+        """Follow the articles under the section that a feed lists, a chunk at a time."""
+        links: list[PageLink] = []
+        cards: dict[str, CardSignal] = {}
+        requested = 0
+        for entry in listed:
+            _, article_id, _ = urls.link_target(entry.url)
+            if article_id is None:
+                self._count("herald/discovery/not_articles")
+                continue
+            if not urls.article_path_under(entry.url, self.section):
+                self._count("herald/discovery/outside_section")
+                continue
+            links.append(PageLink(entry.url, source, article_id))
+            if entry.time is not None and self.refresh == "updated":
+                cards[article_id] = CardSignal(entry.time, False)
+            if len(links) == FEED_LINK_CHUNK:
+                requested += yield from self._take_feed_links(links, cards, source)
+                links, cards = [], {}
+        requested += yield from self._take_feed_links(links, cards, source)
+        if source == "sitemap" and self.backfill is not None:
+            self.backfill.articles_listed += requested
+
+    def _take_feed_links(
+        self, links: list[PageLink], cards: dict[str, CardSignal], source: str
+    ) -> Generator[Any, None, int]:
+        if not links:
+            return 0
+        self._count(f"herald/discovery/{source}/listed", len(links))
+        yield PageLinks(links)  # for the links table: how each article was found
+        requests = list(self._follow_articles(links, cards, source))
+        yield from requests
+        return len(requests)
+
+    def _next_day(self) -> Iterator[scrapy.Request]:
+        """The next by-day sitemap, once few requests are queued (``HERALD_BACKFILL_QUEUE``): a
+        backfill of years holds a few days' entries in its queue, never all of them. Asked
+        after each sitemap and article; :meth:`spider_idle` covers the rest."""
+        if self.backfill is None or not self.backfill.pending:
+            return
+        if self._queued() <= self.settings.getint("HERALD_BACKFILL_QUEUE"):
+            url = self.backfill.next_day()
+            if url is not None:
+                yield self._feed_request(url, "sitemap")
+
+    def _queued(self) -> int:
+        stats = self.crawler.stats
+        assert stats is not None
+        return int(stats.get_value("scheduler/enqueued", 0)) - int(stats.get_value("scheduler/dequeued", 0))
+
+    def spider_idle(self) -> None:
+        """Nothing left to fetch: the next by-day sitemap of a backfill, if any."""
+        url = self.backfill.next_day() if self.backfill is not None else None
+        if url is None:
+            return
+        assert self.crawler.engine is not None
+        self.crawler.engine.crawl(self._feed_request(url, "sitemap"))
+        raise DontCloseSpider
 
     def _fetched(self, response: Response) -> None:
         """Forget the URLs of an article whose page came back: it is not requested again."""
@@ -138,16 +333,22 @@ class SectionSpider(scrapy.Spider):
             for url, object_id in page.legacy_links()
         ]
 
-    def _follow_articles(self, page: Page | None, links: list[PageLink]) -> Iterator[scrapy.Request]:
-        cards: dict[str, CardSignal] = {}
-        if self.refresh == "updated" and page is not None:
-            cards = page.cards(datetime.now(UTC))
+    def _cards(self, page: Page) -> dict[str, CardSignal]:
+        """What the page's cards say of their articles' freshness, when the crawl refreshes."""
+        return page.cards(datetime.now(UTC)) if self.refresh == "updated" else {}
+
+    def _follow_articles(
+        self, links: Iterable[PageLink], cards: dict[str, CardSignal], source: str
+    ) -> Iterator[scrapy.Request]:
+        """Requests for the linked articles under the section that the crawl has not asked for;
+        each one is counted for the ``source`` that found it first (``herald/discovery/...``)."""
         for link in links:
             if not link.article_id or not urls.article_path_under(link.url, self.section):
                 continue
             tried = self.tried.get(link.article_id)
             if tried is None:
                 self.tried[link.article_id] = (link.url,)
+                self._count(f"herald/discovery/{source}")
                 yield self._article_request(link.url, link.article_id, card=cards.get(link.article_id))
             elif tried == FETCHED:  # its page came back
                 continue
@@ -196,9 +397,31 @@ class SectionSpider(scrapy.Spider):
             )
         self._count(f"herald/{page}s_failed")
 
-    def _count(self, key: str) -> None:
+    def feed_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+        """A feed that did not come: logged and counted apart from pages (``herald/feeds_missing``
+        for a 404: not every section has an RSS feed); a backfill goes on to its next day."""
+        request = failure.request  # type: ignore[attr-defined]
+        feed, error = request.meta[FEED], failure.value
+        if isinstance(error, HttpError) and error.response.status == 404:
+            self._count(f"herald/feeds_missing/{feed}")
+            log = self.logger.info if feed == "rss" else self.logger.warning
+            log("No %s at %s (HTTP 404)", feed, request.url)
+        else:
+            reason = (
+                f"HTTP {error.response.status}" if isinstance(error, HttpError) else failure.getErrorMessage()
+            )
+            self._count(f"herald/feeds_failed/{feed}")
+            self.logger.warning("The %s request failed: %s (%s)", feed, request.url, reason)
+            if isinstance(error, DownloadCancelledError):  # over DOWNLOAD_MAXSIZE
+                self._count("herald/page_problems/feed_too_large")
+        if feed == "sitemap":
+            assert self.backfill is not None
+            self.backfill.days_done += 1
+            yield from self._next_day()
+
+    def _count(self, key: str, count: int = 1) -> None:
         assert self.crawler.stats is not None
-        self.crawler.stats.inc_value(key)
+        self.crawler.stats.inc_value(key, count)
 
 
 class WorldSpider(SectionSpider):
@@ -207,6 +430,6 @@ class WorldSpider(SectionSpider):
     name = "world"
     section = "world"
 
-    def __init__(self, refresh: str | None = None, **kwargs: Any) -> None:
+    def __init__(self, **kwargs: Any) -> None:
         kwargs.pop("section", None)
-        super().__init__(section="world", refresh=refresh, **kwargs)
+        super().__init__(section="world", **kwargs)
