@@ -24,6 +24,7 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from scrapy.commands import crawl
+from scrapy.spiderloader import get_spider_loader
 
 from herald_spider.errors import Refused
 
@@ -40,6 +41,28 @@ EXIT_WRITE_FAILED = 3
 
 
 class Command(crawl.Command):
+    def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
+        super().process_options(args, opts)
+        if len(args) == 1:
+            self._check_arguments(args[0], opts.spargs)
+
+    def _check_arguments(self, name: str, spargs: dict[str, Any]) -> None:
+        """Check the spider's arguments before Scrapy starts (a spider class that can, can):
+        a wrong one ends the command at once with one line and exit code 1."""
+        assert self.settings is not None
+        try:
+            spidercls = get_spider_loader(self.settings).load(name)
+        except KeyError:
+            return  # Scrapy's own error follows
+        check = getattr(spidercls, "check_arguments", None)
+        if check is None:
+            return
+        try:
+            check(**spargs)
+        except Refused as refused:
+            print(f"Crawl refused, nothing was fetched or written: {refused}", file=sys.stderr)
+            raise SystemExit(EXIT_NOT_STARTED) from None
+
     def run(self, args: list[str], opts: argparse.Namespace) -> None:
         if len(args) != 1:
             super().run(args, opts)  # Scrapy's usage errors, as Scrapy words them

@@ -60,18 +60,9 @@ class SectionSpider(scrapy.Spider):
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
-        try:
-            self.section = urls.clean_section_arg(section or self.section)
-        except ValueError as exc:
-            raise Refused(f"{exc}; use e.g. -a section=world or -a section=nz/politics") from None
-        try:
-            self.refresh = check_mode(refresh)
-        except ValueError as exc:
-            raise Refused(str(exc)) from None
-        try:
-            window = Window.from_args(since, until, today=datetime.now(UTC).date())
-        except ValueError as exc:
-            raise Refused(f"{exc}; e.g. -a since=2024-02-01 -a until=2024-12-31") from None
+        self.section, self.refresh, window = self.check_arguments(
+            section=section, refresh=refresh, since=since, until=until
+        )
         #: The by-day sitemaps still to read, for a backfill (None for any other crawl).
         self.backfill = Backfill(window) if window is not None else None
         #: Per article ID: the URLs requested so far, other URLs seen for it (tried when the
@@ -84,6 +75,32 @@ class SectionSpider(scrapy.Spider):
         self.tried: dict[str, tuple[str, ...]] = {}
         self.variants: dict[str, list[str]] = {}
         self.not_found: set[str] = set()
+
+    @classmethod
+    def check_arguments(
+        cls,
+        section: str | None = None,
+        refresh: str | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        **_: Any,
+    ) -> tuple[str, str, Window | None]:
+        """The section path, refresh mode and backfill window the spider arguments ask for;
+        :class:`Refused` with what to do for a wrong one. ``scrapy crawl`` asks before it
+        starts anything (herald_spider/commands/crawl.py)."""
+        try:
+            path = urls.clean_section_arg(section or cls.section)
+        except ValueError as exc:
+            raise Refused(f"{exc}; use e.g. -a section=world or -a section=nz/politics") from None
+        try:
+            mode = check_mode(refresh)
+        except ValueError as exc:
+            raise Refused(str(exc)) from None
+        try:
+            window = Window.from_args(since, until, today=datetime.now(UTC).date())
+        except ValueError as exc:
+            raise Refused(f"{exc}; e.g. -a since=2024-02-01 -a until=2024-12-31") from None
+        return path, mode, window
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> Self:
@@ -433,3 +450,9 @@ class WorldSpider(SectionSpider):
     def __init__(self, **kwargs: Any) -> None:
         kwargs.pop("section", None)
         super().__init__(section="world", **kwargs)
+
+    @classmethod
+    def check_arguments(  # type: ignore[override]
+        cls, section: str | None = None, **kwargs: Any
+    ) -> tuple[str, str, Window | None]:
+        return super().check_arguments(**kwargs)  # always World: the section argument is ignored
