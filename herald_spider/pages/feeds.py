@@ -10,8 +10,9 @@ are read, each named before a colon as page problems are (the spider counts them
 
 - ``feed_not_xml``: an HTML page (an error page served at the feed's URL) or other non-XML;
 - ``feed_not_a_feed``: XML whose root is none of ``sitemapindex``, ``urlset``, ``rss``;
-- ``feed_malformed``: broken XML after the start (a truncated download), or a broken gzip
-  stream; the entries read before the break are kept;
+- ``feed_malformed``: broken XML after the start (a truncated download, a stray ``&``): the
+  entries before the break are kept and lxml's recovering parser reads on from there; or a
+  broken gzip stream;
 - ``feed_namespace``: a sitemap without the sitemaps.org namespace, or with another one (its
   entries are read by their local names all the same);
 - ``feed_lists_itself``: a sitemap index entry that is the index itself (skipped);
@@ -23,6 +24,7 @@ are read, each named before a colon as page problems are (the spider counts them
 
 from __future__ import annotations
 
+import contextlib
 import re
 import zlib
 from collections.abc import Generator
@@ -144,19 +146,44 @@ class FeedPage:
         #: entries with a date that does not parse / a location skipped: (count, first value)
         self._bad_dates: tuple[int, str] = (0, "")
         self._bad_locs: tuple[int, str] = (0, "")
+        #: entry elements the current parse has passed
+        self._seen = 0
 
     # --- reading --------------------------------------------------------------------------
 
     def entries(self) -> Generator[FeedEntry]:
-        """The feed's entries, in document order, as they are read."""
+        """The feed's entries, in document order, as they are read.
+
+        Broken XML (a truncated download, a stray ``&``) is read on by lxml's recovering
+        parser from where the strict one stopped, so one bad byte does not lose the rest.
+        """
         body = self._xml_body()
         if body is None:
             return
-        read = 0
+        try:
+            yield from self._read(body, recover=False, skip=0)
+        except etree.XMLSyntaxError as exc:
+            if self.kind is None:
+                if not self.problems:  # not a root that was refused
+                    self.problems.append(f"feed_not_xml: not XML ({exc})")
+                return
+            seen = self._seen
+            self.problems.append(
+                f"feed_malformed: broken XML after {seen} entries ({exc}); read on with a recovering parser"
+            )
+            with contextlib.suppress(etree.XMLSyntaxError):  # what could be recovered was
+                yield from self._read(body, recover=True, skip=seen)
+        finally:
+            self._summarise()
+
+    def _read(self, body: bytes, *, recover: bool, skip: int) -> Generator[FeedEntry]:
+        """Entries after the first ``skip``; each entry element is dropped once read."""
+        self._seen = 0
         root = None
         parser = etree.iterparse(
             BytesIO(body),
             events=("start", "end"),
+            recover=recover,
             resolve_entities=False,
             no_network=True,
             load_dtd=False,
@@ -164,32 +191,22 @@ class FeedPage:
             remove_comments=True,
             remove_pis=True,
         )
-        try:
-            for event, element in parser:
-                if root is None:
-                    root = element
-                    if not self._accept_root(element):
-                        return
-                    continue
-                if event != "end" or _local(element.tag) != ENTRY_OF_ROOT[self.kind or ""]:
-                    continue
-                entry = self._entry(element)
-                parent = element.getparent()
-                element.clear()
-                while parent is not None and element.getprevious() is not None:
-                    del parent[0]  # entries read before this one: nothing keeps them
-                if entry is not None:
-                    read += 1
-                    yield entry
-        except etree.XMLSyntaxError as exc:
+        for event, element in parser:
             if root is None:
-                self.problems.append(f"feed_not_xml: not XML ({exc})")
-            else:
-                self.problems.append(
-                    f"feed_malformed: broken XML after {read} entries, the rest is lost ({exc})"
-                )
-        finally:
-            self._summarise()
+                root = element
+                if self.kind is None and not self._accept_root(element):
+                    return
+                continue
+            if event != "end" or _local(element.tag) != ENTRY_OF_ROOT[self.kind or ""]:
+                continue
+            self._seen += 1
+            entry = self._entry(element) if self._seen > skip else None
+            parent = element.getparent()
+            element.clear()
+            while parent is not None and element.getprevious() is not None:
+                del parent[0]  # entries read before this one: nothing keeps them
+            if entry is not None:
+                yield entry
 
     def _xml_body(self) -> bytes | None:
         body = self.body
