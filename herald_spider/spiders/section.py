@@ -10,7 +10,7 @@ from typing import Any, Self
 import scrapy
 from scrapy import signals
 from scrapy.crawler import Crawler
-from scrapy.exceptions import DontCloseSpider, DownloadCancelledError
+from scrapy.exceptions import DontCloseSpider, DownloadCancelledError, IgnoreRequest
 from scrapy.http import HtmlResponse, Response
 from scrapy.spidermiddlewares.httperror import HttpError
 from scrapy.utils.sitemap import sitemap_urls_from_robots
@@ -429,7 +429,10 @@ class SectionSpider(scrapy.Spider):
             )
             self._count(f"herald/feeds_failed/{feed}")
             self.logger.warning("The %s request failed: %s (%s)", feed, request.url, reason)
-            if isinstance(error, DownloadCancelledError):  # over DOWNLOAD_MAXSIZE
+            # over DOWNLOAD_MAXSIZE as sent, or once HttpCompressionMiddleware inflated it
+            if isinstance(error, DownloadCancelledError) or (
+                isinstance(error, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(error)
+            ):
                 self._count("herald/page_problems/feed_too_large")
         if feed == "sitemap":
             assert self.backfill is not None
