@@ -144,7 +144,7 @@ def progress_line(
 
     >>> backfill = Backfill(Window(date(2024, 2, 1), date(2024, 4, 30)), days_total=90, days_done=30,
     ...                     articles_listed=1050)
-    >>> print(progress_line(backfill, "world", 1000, 20, 1.5))
+    >>> print(progress_line(backfill, "world", 1000, 20, 1.5))  # doctest: +NORMALIZE_WHITESPACE
     Backfill of world, 2024-02-01 to 2024-04-30: 30/90 sitemap days read, 1000 articles stored, 20 requests
     queued; about 54 min left at 1.5 s a request
     >>> progress_line(backfill, "world", 1000, 20, None).endswith("no request answered in the last minute")

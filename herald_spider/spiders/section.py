@@ -114,11 +114,12 @@ class SectionSpider(scrapy.Spider):
             self.tried = state.setdefault("tried", self.tried)
             self.variants = state.setdefault("variants", self.variants)
             self.not_found = state.setdefault("not_found", self.not_found)
-            if (
-                self.backfill is not None
-                and state.get("backfill", self.backfill).window == self.backfill.window
-            ):
-                self.backfill = state.setdefault("backfill", self.backfill)
+            if self.backfill is not None:
+                # a resumed job goes on with its own days (a default `until` moves with the date)
+                saved = state.setdefault("backfill", self.backfill)
+                if saved.window != self.backfill.window:
+                    self.logger.info("Resuming the backfill of %s (JOBDIR)", saved.window)
+                self.backfill = saved
         if self.backfill is None:
             yield scrapy.Request(
                 urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
@@ -254,21 +255,21 @@ class SectionSpider(scrapy.Spider):
         if self.backfill is None:
             self.logger.info("A sitemap index where a sitemap was expected, not read: %s", response.url)
             return
-        backfill, undated = self.backfill, []
+        backfill, undated, first_undated = self.backfill, 0, ""
         for entry in listed:
             if entry.day is None:
-                undated.append(entry.url)
+                undated, first_undated = undated + 1, first_undated or entry.url
             elif entry.day not in backfill.window:
                 self._count("herald/sitemaps/outside_window")
             elif backfill.add(entry.url):
                 self._count("herald/sitemaps/in_window")
         if undated:
-            self._count("herald/sitemaps/undated", len(undated))
+            self._count("herald/sitemaps/undated", undated)
             self.logger.warning(
                 "%d sitemaps of the index at %s name no day, not read (first: %s)",
-                len(undated),
+                undated,
                 response.url,
-                undated[0],
+                first_undated,
             )
         self.logger.info(
             "Sitemap index %s: %d days in %s", response.url, backfill.days_total, backfill.window
@@ -281,14 +282,14 @@ class SectionSpider(scrapy.Spider):
         cards: dict[str, CardSignal] = {}
         requested = 0
         for entry in listed:
-            _, article_id, _ = urls.link_target(entry.url)
-            if article_id is None:
+            url, article_id, _ = urls.link_target(entry.url)
+            if url is None or article_id is None:
                 self._count("herald/discovery/not_articles")
                 continue
-            if not urls.article_path_under(entry.url, self.section):
+            if not urls.article_path_under(url, self.section):
                 self._count("herald/discovery/outside_section")
                 continue
-            links.append(PageLink(entry.url, source, article_id))
+            links.append(PageLink(url, source, article_id))
             if entry.time is not None and self.refresh == "updated":
                 cards[article_id] = CardSignal(entry.time, False)
             if len(links) == FEED_LINK_CHUNK:
