@@ -95,6 +95,8 @@ class Backfill:
     #: every sitemap URL the index listed, so an index listed twice adds nothing twice
     listed: set[str] = field(default_factory=set)
     days_total: int = 0
+    #: day sitemaps requested, and read (or failed): the difference is in flight
+    days_requested: int = 0
     days_done: int = 0
     #: article requests the day sitemaps made (for the time-left estimate)
     articles_listed: int = 0
@@ -116,25 +118,42 @@ class Backfill:
         return True
 
     def next_day(self) -> str | None:
-        return self.pending.popleft() if self.pending else None
+        """The next day sitemap to request (counted as requested), if any."""
+        if not self.pending:
+            return None
+        self.days_requested += 1
+        return self.pending.popleft()
+
+    @property
+    def in_flight(self) -> int:
+        """Day sitemaps requested and not yet read."""
+        return self.days_requested - self.days_done
 
 
 def _duration(seconds: float) -> str:
     """
     >>> _duration(42), _duration(3 * 60 + 5), _duration(26 * 3600 + 60 * 7)
-    ('under a minute', '3 min', '1 d 2 h 7 min')
+    ('less than a minute', 'about 3 min', 'about 1 d 2 h 7 min')
     """
     minutes = int(seconds // 60)
     if minutes < 1:
-        return "under a minute"
+        return "less than a minute"
     days, minutes = divmod(minutes, 24 * 60)
     hours, minutes = divmod(minutes, 60)
     parts = [f"{days} d" if days else "", f"{hours} h" if hours else "", f"{minutes} min" if minutes else ""]
-    return " ".join(part for part in parts if part)
+    return "about " + " ".join(part for part in parts if part)
+
+
+def _pace(seconds: float) -> str:
+    """
+    >>> _pace(1.52), _pace(0.0042)
+    ('1.5 s', '4 ms')
+    """
+    return f"{seconds:.1f} s" if seconds >= 0.1 else f"{seconds * 1000:.0f} ms"
 
 
 def progress_line(
-    backfill: Backfill, section: str, stored: int, queued: int, seconds_per_request: float | None
+    backfill: Backfill, section: str, read: int, stored: int, queued: int, seconds_per_request: float | None
 ) -> str:
     """The minute's progress of a backfill, as a person reads it.
 
@@ -144,20 +163,20 @@ def progress_line(
 
     >>> backfill = Backfill(Window(date(2024, 2, 1), date(2024, 4, 30)), days_total=90, days_done=30,
     ...                     articles_listed=1050)
-    >>> print(progress_line(backfill, "world", 1000, 20, 1.5))  # doctest: +NORMALIZE_WHITESPACE
-    Backfill of world, 2024-02-01 to 2024-04-30: 30/90 sitemap days read, 1000 articles stored, 20 requests
-    queued; about 54 min left at 1.5 s a request
-    >>> progress_line(backfill, "world", 1000, 20, None).endswith("no request answered in the last minute")
+    >>> print(progress_line(backfill, "world", 1040, 1000, 20, 1.5))  # doctest: +NORMALIZE_WHITESPACE
+    Backfill of world, 2024-02-01 to 2024-04-30: 30/90 sitemap days read, 1040 articles read (1000
+    written), 20 requests queued; about 54 min left at 1.5 s a request
+    >>> progress_line(backfill, "world", 1040, 1000, 20, None).endswith("no answer since the last line")
     True
     """
     head = (
         f"Backfill of {section}, {backfill.window}: {backfill.days_done}/{backfill.days_total} sitemap days "
-        f"read, {stored} articles stored, {queued} requests queued"
+        f"read, {read} articles read ({stored} written), {queued} requests queued"
     )
     if not seconds_per_request:
-        return f"{head}; time left unknown: no request answered in the last minute"
+        return f"{head}; time left unknown: no answer since the last line"
     days_left = backfill.days_total - backfill.days_done
     per_day = backfill.articles_listed / backfill.days_done if backfill.days_done else 0.0
     requests_left = queued + days_left * (1 + per_day)
     left = _duration(requests_left * seconds_per_request)
-    return f"{head}; about {left} left at {seconds_per_request:.1f} s a request"
+    return f"{head}; {left} left at {_pace(seconds_per_request)} a request"

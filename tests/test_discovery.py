@@ -371,4 +371,18 @@ def test_backfill_logs_its_progress(tmp_path: Path) -> None:
         "world", "-a", "since=2021-01-01", "-s", "HERALD_PROGRESS_INTERVAL=60", replay=FEEDS, dataset=tmp_path
     )
     lines = [line for line in result["log"].splitlines() if "Backfill of world, 2021-01-01 to " in line]
-    assert lines and "20/20 sitemap days read, 24 articles stored, 0 requests queued" in lines[-1]
+    assert lines and "20/20 sitemap days read, 24 articles read (24 written), 0 requests queued" in lines[-1]
+
+
+def test_backfill_queue_holds_a_day_at_most(tmp_path: Path) -> None:
+    """A backfill of many days never holds them all in its queue: the next day's sitemap is
+    requested once the queue is down to HERALD_BACKFILL_QUEUE."""
+    from benchmarks.make_mirror import build
+
+    mirror = tmp_path / "mirror"
+    build(700, mirror, sitemaps=True)  # 20 days of 35 World stories
+    args = ("-a", "since=2000-01-01", "-s", "HERALD_BACKFILL_QUEUE=10")
+    result = crawl("world", *args, replay=mirror, dataset=tmp_path / "d")
+    assert result["stats"]["herald/articles_stored"] == 700
+    assert result["stats"]["herald/sitemaps/read"] == 20
+    assert result["stats"]["herald/backfill/max_queued"] <= 10 + 35 + 1

@@ -4,7 +4,8 @@ A backfill of years runs for days at the site's politeness; Scrapy's own ``LogSt
 pages per minute but not how far the crawl is. Each line says the sitemap days read of the
 window's total, the articles stored, the requests queued and the time left at the pace of
 the last interval (:func:`herald_spider.backfill.progress_line`). Off for crawls that are no
-backfill, and with ``HERALD_PROGRESS_INTERVAL=0``.
+backfill, and with ``HERALD_PROGRESS_INTERVAL=0``. The most requests the queue held is counted
+as ``herald/backfill/max_queued``: a backfill of years must hold a few days' entries at most.
 """
 
 from __future__ import annotations
@@ -40,6 +41,14 @@ class BackfillProgress(CrawlerComponent):
         self.last = (time.monotonic(), self._stat("response_received_count"))
         self.loop = task.LoopingCall(self.log, spider)
         self.loop.start(self.interval, now=False)
+        self.crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
+
+    def request_scheduled(self) -> None:
+        assert self.crawler.stats is not None
+        self.crawler.stats.max_value("herald/backfill/max_queued", self._queued())
+
+    def _queued(self) -> int:
+        return self._stat("scheduler/enqueued") - self._stat("scheduler/dequeued")
 
     def _stat(self, key: str) -> int:
         assert self.crawler.stats is not None
@@ -50,9 +59,10 @@ class BackfillProgress(CrawlerComponent):
         then, answered_then = self.last
         self.last = (now, answered)
         pace = (now - then) / (answered - answered_then) if answered > answered_then else None
-        queued = self._stat("scheduler/enqueued") - self._stat("scheduler/dequeued")
-        stored = self._stat("herald/articles_stored")
-        logger.info(progress_line(spider.backfill, spider.section, stored, queued, pace))  # type: ignore[attr-defined]
+        queued = self._queued()
+        read, stored = self._stat("item_scraped_count"), self._stat("herald/articles_stored")
+        backfill = spider.backfill  # type: ignore[attr-defined]
+        logger.info(progress_line(backfill, spider.section, read, stored, queued, pace))  # type: ignore[attr-defined]
 
     def spider_closed(self, spider: Spider) -> None:
         if self.loop is not None and self.loop.running:

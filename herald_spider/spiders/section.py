@@ -30,6 +30,8 @@ from herald_spider.spidermiddlewares.refresh import check_mode
 
 #: What :attr:`SectionSpider.tried` holds for an article whose page came back.
 FETCHED: tuple[str, ...] = ()
+#: The depth of a backfill's day sitemaps: robots.txt 0, the index 1 (their articles are at 3).
+DAY_DEPTH = 2
 #: Feed entries per ``PageLinks`` output (the links table's rows of one feed, in pieces).
 FEED_LINK_CHUNK = 1000
 
@@ -182,7 +184,7 @@ class SectionSpider(scrapy.Spider):
             yield from self._follow_articles(links, self._cards(page), "links")
             yield from self._follow_legacy(page)
         else:  # the window's sitemaps list its stories; links lead out of the window
-            yield from self._next_day()
+            self._next_day()
         if article.section_path and not urls.is_under(article.section_path, self.section):
             self._count("herald/articles_outside_section")
             self.logger.debug("Not under %s: %s (%s)", self.section, response.url, article.section_path)
@@ -219,10 +221,9 @@ class SectionSpider(scrapy.Spider):
             yield self._feed_request(url, "news-sitemap")
         yield self._feed_request(urls.rss_url(self.section), "rss")
 
-    def _feed_request(self, url: str, feed: str, **kwargs: Any) -> scrapy.Request:
-        return scrapy.Request(
-            url, callback=self.parse_feed, errback=self.feed_failed, meta={FEED: feed}, **kwargs
-        )
+    def _feed_request(self, url: str, feed: str, meta_depth: int | None = None) -> scrapy.Request:
+        meta: dict[str, Any] = {FEED: feed} if meta_depth is None else {FEED: feed, "depth": meta_depth}
+        return scrapy.Request(url, callback=self.parse_feed, errback=self.feed_failed, meta=meta)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """A sitemap index, a sitemap or an RSS feed: follow what it lists, as it is read."""
@@ -237,7 +238,7 @@ class SectionSpider(scrapy.Spider):
         first = next(entries, None)  # the root is read: the page knows what it is
         listed = itertools.chain([first] if first else [], entries)
         if page.kind == "sitemapindex":
-            yield from self._read_index(response, listed)
+            self._read_index(response, listed)
         elif page.kind is not None and (feed != "sitemap-index" or self.backfill is None):
             news = page.news or feed == "news-sitemap"
             source = "rss" if page.kind == "rss" else "news-sitemap" if news else "sitemap"
@@ -249,9 +250,9 @@ class SectionSpider(scrapy.Spider):
             self._count(f"herald/page_problems/{problem.split(':')[0]}")
             self.logger.warning("Feed problem at %s: %s", response.url, problem)
         if feed == "sitemap":
-            yield from self._next_day()
+            self._next_day()
 
-    def _read_index(self, response: Response, listed: Iterable[FeedEntry]) -> Iterator[Any]:
+    def _read_index(self, response: Response, listed: Iterable[FeedEntry]) -> None:
         if self.backfill is None:
             self.logger.info("A sitemap index where a sitemap was expected, not read: %s", response.url)
             return
@@ -274,7 +275,7 @@ class SectionSpider(scrapy.Spider):
         self.logger.info(
             "Sitemap index %s: %d days in %s", response.url, backfill.days_total, backfill.window
         )
-        yield from self._next_day()
+        self._next_day()
 
     def _read_articles(self, source: str, listed: Iterable[FeedEntry]) -> Iterator[Any]:
         """Follow the articles under the section that a feed lists, a chunk at a time."""
@@ -310,16 +311,26 @@ class SectionSpider(scrapy.Spider):
         yield from requests
         return len(requests)
 
-    def _next_day(self) -> Iterator[scrapy.Request]:
-        """The next by-day sitemap, once few requests are queued (``HERALD_BACKFILL_QUEUE``): a
-        backfill of years holds a few days' entries in its queue, never all of them. Asked
-        after each sitemap and article; :meth:`spider_idle` covers the rest."""
-        if self.backfill is None or not self.backfill.pending:
+    def _next_day(self) -> None:
+        """Request the next by-day sitemap, once the one before is read and few requests are
+        queued (``HERALD_BACKFILL_QUEUE``): a backfill of years holds a day's entries and a
+        little more in its queue, never all of them. Asked after each sitemap and article;
+        :meth:`spider_idle` covers the rest."""
+        if self.backfill is None or not self.backfill.pending or self.backfill.in_flight:
             return
         if self._queued() <= self.settings.getint("HERALD_BACKFILL_QUEUE"):
-            url = self.backfill.next_day()
-            if url is not None:
-                yield self._feed_request(url, "sitemap")
+            self._schedule_day()
+
+    def _schedule_day(self) -> bool:
+        """Schedule the next day sitemap, ahead of the articles queued, at the depth of the
+        index's entries (handed to the engine: it does not inherit the depth of the article
+        whose callback asked, so ``DEPTH_LIMIT`` and the depth priority see every day alike)."""
+        assert self.backfill is not None and self.crawler.engine is not None
+        url = self.backfill.next_day()
+        if url is None:
+            return False
+        self.crawler.engine.crawl(self._feed_request(url, "sitemap", meta_depth=DAY_DEPTH))
+        return True
 
     def _queued(self) -> int:
         stats = self.crawler.stats
@@ -328,12 +339,11 @@ class SectionSpider(scrapy.Spider):
 
     def spider_idle(self) -> None:
         """Nothing left to fetch: the next by-day sitemap of a backfill, if any."""
-        url = self.backfill.next_day() if self.backfill is not None else None
-        if url is None:
+        if self.backfill is None:
             return
-        assert self.crawler.engine is not None
-        self.crawler.engine.crawl(self._feed_request(url, "sitemap"))
-        raise DontCloseSpider
+        self.backfill.days_requested = self.backfill.days_done  # idle: nothing is in flight
+        if self._schedule_day():
+            raise DontCloseSpider
 
     def _fetched(self, response: Response) -> None:
         """Forget the URLs of an article whose page came back: it is not requested again."""
@@ -415,7 +425,7 @@ class SectionSpider(scrapy.Spider):
             )
         self._count(f"herald/{page}s_failed")
 
-    def feed_failed(self, failure: Failure) -> Iterator[scrapy.Request]:
+    def feed_failed(self, failure: Failure) -> None:
         """A feed that did not come: logged and counted apart from pages (``herald/feeds_missing``
         for a 404: not every section has an RSS feed); a backfill goes on to its next day."""
         request = failure.request  # type: ignore[attr-defined]
@@ -438,7 +448,7 @@ class SectionSpider(scrapy.Spider):
         if feed == "sitemap":
             assert self.backfill is not None
             self.backfill.days_done += 1
-            yield from self._next_day()
+            self._next_day()
 
     def _count(self, key: str, count: int = 1) -> None:
         assert self.crawler.stats is not None
