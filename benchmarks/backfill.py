@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.make_mirror import build
-from benchmarks.run import Run, best_pass, crawl, emptied, scrapy_command
+from benchmarks.run import Run, best_pass, crawl, emptied, print_checks, scrapy_command
 
 #: backfill peak RSS at the largest size over that at the smallest, at most
 RSS_GROWTH_TARGET = 1.15
@@ -182,10 +182,7 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
                 growth <= RSS_GROWTH_TARGET,
             )
         )
-    print("\n| target | holds |\n|---|---|")
-    for name, ok in checks:
-        print(f"| {name} | {'yes' if ok else '**no**'} |")
-    return checks
+    return print_checks(checks)
 
 
 def main() -> None:

@@ -328,6 +328,11 @@ def report(results: list[dict[str, Any]], known: dict[str, float] | None) -> lis
         )
         checks.append(("known IDs load <= 2 s", known["seconds"] <= 2))
         checks.append(("known IDs load <= 150 MB", known["extra_mb"] <= 150))
+    return print_checks(checks)
+
+
+def print_checks(checks: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """The targets and whether each holds, as a markdown table."""
     print("\n| target | holds |\n|---|---|")
     for name, ok in checks:
         print(f"| {name} | {'yes' if ok else '**no**'} |")

@@ -13,9 +13,12 @@ Loopback only; it stops by itself after ``lifetime`` seconds or ``max_requests``
 from __future__ import annotations
 
 import datetime
+import os
 import socket
 import ssl
 import struct
+import subprocess
+import sys
 import threading
 import time
 from collections import defaultdict, deque
@@ -193,6 +196,19 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.flush()
         except OSError:
             self.close_connection = True
+
+
+def crawl_through(
+    site: FaultySite, args: list[str], settings: dict[str, Any], timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """``scrapy crawl *args`` with ``-s`` settings, in a subprocess whose requests go through
+    ``site`` (its proxy variables replace any of the environment's)."""
+    env = {k: v for k, v in os.environ.items() if k.lower() not in {"no_proxy", "http_proxy", "https_proxy"}}
+    env["https_proxy"] = env["http_proxy"] = site.proxy
+    command = [sys.executable, "-m", "scrapy", "crawl", *args]
+    command += [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
+    project = Path(__file__).resolve().parents[1]
+    return subprocess.run(command, cwd=project, env=env, capture_output=True, text=True, timeout=timeout)
 
 
 def self_signed_certificate(directory: Path) -> tuple[Path, Path]:

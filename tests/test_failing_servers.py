@@ -10,10 +10,7 @@ Every stored row is correct, every failed article is counted, none is silently m
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -29,6 +26,7 @@ from tests.faulty_site import (
     SESSION_COOKIE,
     Answer,
     FaultySite,
+    crawl_through,
     redirect,
     self_signed_certificate,
     slow,
@@ -110,10 +108,6 @@ def faults() -> dict[str, list[Answer]]:
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("faulty")
     with FaultySite(SITE, self_signed_certificate(root), faults=faults(), lifetime=100) as site:
-        env = {
-            k: v for k, v in os.environ.items() if k.lower() not in {"no_proxy", "http_proxy", "https_proxy"}
-        }
-        env["https_proxy"] = env["http_proxy"] = site.proxy
         settings = {
             "HERALD_DATASET_DIR": root / "dataset",
             "DOWNLOAD_DELAY": 0,
@@ -125,9 +119,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "HERALD_BACKOFF_MAX": 2,
             "LOG_LEVEL": "INFO",
         }
-        command = [sys.executable, "-m", "scrapy", "crawl", "world"]
-        command += [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
-        done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=90)
+        done = crawl_through(site, ["world"], settings, timeout=90)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     rows = {row["article_id"]: row for row in read_articles(root / "dataset").to_pylist()}

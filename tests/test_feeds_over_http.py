@@ -5,10 +5,7 @@ site (tests/faulty_site.py) serving the feeds mirror."""
 from __future__ import annotations
 
 import gzip
-import os
 import re
-import subprocess
-import sys
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -16,8 +13,7 @@ import pytest
 
 from herald_spider import urls
 from herald_spider.dataset.files import read_articles
-from tests.faulty_site import Answer, FaultySite, self_signed_certificate, status
-from tests.test_crawl import PROJECT
+from tests.faulty_site import Answer, FaultySite, crawl_through, self_signed_certificate, status
 from tests.test_discovery import DAYS, FEEDS, SITE, listed_by, mirror_file
 
 STATS = re.compile(r"'(herald/[^']+|downloader/[^']+)': (\d+)")
@@ -56,10 +52,6 @@ def faults() -> dict[str, list[Answer]]:
 def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("feeds-http")
     with FaultySite(FEEDS, self_signed_certificate(root), faults=faults(), lifetime=100) as site:
-        env = {
-            k: v for k, v in os.environ.items() if k.lower() not in {"no_proxy", "http_proxy", "https_proxy"}
-        }
-        env["https_proxy"] = env["http_proxy"] = site.proxy
         settings = {
             "HERALD_DATASET_DIR": root / "dataset",
             "DOWNLOAD_DELAY": 0,
@@ -69,9 +61,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "HERALD_BACKOFF_MAX": 0.5,
             "LOG_LEVEL": "INFO",
         }
-        command = [sys.executable, "-m", "scrapy", "crawl", "world", "-a", "since=2021-01-01"]
-        command += [arg for name, value in settings.items() for arg in ("-s", f"{name}={value}")]
-        done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+        done = crawl_through(site, ["world", "-a", "since=2021-01-01"], settings)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "Traceback" not in done.stderr, done.stderr[-3000:]
     stats = {key: int(value) for key, value in STATS.findall(done.stderr)}
