@@ -1,9 +1,20 @@
-"""Offline replay: answer every request from a saved mirror in wget ``-x`` layout.
+"""Offline replay: answer every request from a saved mirror in wget ``-x`` layout, or from web
+archives (WARC files).
 
 ``<dir>/<host>/<path>/index.html`` answers ``https://<host>/<path>/``; a query string stays
 in the file name as wget writes it (``index.html?ref=x``). A URL with no saved page answers
 404. Nothing reaches the network, and nothing outside ``<dir>`` is ever read: ``..``
 segments, encoded or not, and symlinks that leave the mirror are refused.
+
+A ``.warc`` / ``.warc.gz`` file, or a folder of them (searched recursively; a folder that
+holds a mirror is replayed as a mirror), is replayed through its index
+(:mod:`herald_spider.archive.index`, built on first use and cached under the dataset in
+``.replay-index/``): the newest capture of a URL answers, or with ``HERALD_REPLAY_AT`` the one
+closest to that time; a redirect capture answers as a redirect and a 404 as a 404. The payload
+comes as it was received, its ``Content-Encoding`` undone once by Scrapy's
+``HttpCompressionMiddleware`` as for a live response. Records the archive cannot serve (a
+truncated or corrupt one, another host's, one with no URL, one over ``DOWNLOAD_MAXSIZE``) are
+logged with their file and offset when the index is built and counted ``herald/warc/<kind>``.
 
 Enabled with ``-s HERALD_REPLAY=<dir>``; a path that does not exist or is not a directory
 stops the crawl before its first request (:class:`~herald_spider.errors.Refused`): a typo must
@@ -24,7 +35,7 @@ import logging
 import mimetypes
 import os
 from pathlib import Path
-from typing import NoReturn
+from typing import Any, NoReturn
 from urllib.parse import unquote, urlsplit
 
 from scrapy import Request, Spider
@@ -81,6 +92,12 @@ class ReplayMiddleware:
         self.stats = crawler.stats
         self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
         self.warnsize = crawler.settings.getint("DOWNLOAD_WARNSIZE")
+        #: the archive replayed, when the root holds WARC files and no mirror
+        self.warc: Any = None
+        if not is_mirror(self.root):
+            from herald_spider.warcreplay import WarcReplay  # warcio only for archives
+
+            self.warc = WarcReplay(self.root, crawler)
 
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> ReplayMiddleware:
@@ -108,6 +125,8 @@ class ReplayMiddleware:
         return resolved if resolved.is_file() else None
 
     def process_request(self, request: Request, spider: Spider | None = None) -> Response:
+        if self.warc is not None:
+            return self.warc.respond(request)  # type: ignore[no-any-return]
         try:
             path = self._file_for(request.url)
         except (UnsafePath, OSError) as exc:
@@ -161,25 +180,53 @@ class ReplayMiddleware:
         )
 
 
+#: Names of WARC files (``.open``: one being written, never read).
+WARC_SUFFIXES = (".warc", ".warc.gz")
+
+
+def is_warc_name(name: str) -> bool:
+    """
+    >>> is_warc_name("a.warc.gz"), is_warc_name("A.WARC"), is_warc_name("a.warc.gz.open")
+    (True, True, False)
+    """
+    return name.lower().endswith(WARC_SUFFIXES)
+
+
+def is_mirror(root: Path) -> bool:
+    """Whether a folder holds a wget ``-x`` mirror of the site (a folder named by its host)."""
+    return root.is_dir() and any((root / host).is_dir() for host in ("www.nzherald.co.nz", "nzherald.co.nz"))
+
+
+def _holds_warc(root: Path) -> bool:
+    if root.is_file():
+        return is_warc_name(root.name)
+    return any(is_warc_name(name) for _folder, _dirs, names in os.walk(root) for name in names)
+
+
 def replay_root(value: str | None) -> Path | None:
-    """The mirror directory ``HERALD_REPLAY`` names (None when unset); a path that is not a
-    directory raises :class:`Refused` (not ``NotConfigured``, which would log one warning and
-    crawl the live site instead). Also checked before the crawl touches its dataset."""
+    """The mirror folder, WARC file or folder of WARC files ``HERALD_REPLAY`` names (None when
+    unset); any other path raises :class:`Refused` (not ``NotConfigured``, which would log one
+    warning and crawl the live site instead). Also checked before the crawl touches its dataset."""
     if not value:
         return None
     root = Path(value)
-    if not root.is_dir():
+    if not (root.is_dir() or root.is_file()) or not (is_mirror(root) or _holds_warc(root)):
         raise Refused(_not_a_mirror(value, root))
     return root
 
 
 def _not_a_mirror(value: str, root: Path) -> str:
-    """What is wrong with a ``HERALD_REPLAY`` path that is not a directory, and what to do."""
-    problem = "is not a directory" if root.exists() else "does not exist"
+    """What is wrong with a ``HERALD_REPLAY`` path that has nothing to replay, and what to do."""
+    if not root.exists():
+        problem = "does not exist"
+    elif root.is_dir():
+        problem = "holds neither a mirror (<dir>/www.nzherald.co.nz/...) nor WARC files"
+    else:
+        problem = "is not a WARC file (.warc or .warc.gz)"
     return (
-        f"HERALD_REPLAY={value} {problem}: replay reads a mirror directory in wget -x layout "
-        f"(<dir>/www.nzherald.co.nz/...). Give the path of that directory, or leave HERALD_REPLAY "
-        f"unset to crawl the live site."
+        f"HERALD_REPLAY={value} {problem}: replay reads a mirror folder in wget -x layout "
+        f"(<dir>/www.nzherald.co.nz/...), a .warc or .warc.gz file, or a folder of them. Give one of "
+        f"those, or leave HERALD_REPLAY unset to crawl the live site."
     )
 
 

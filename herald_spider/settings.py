@@ -3,9 +3,13 @@
 Project settings (all overridable with ``-s NAME=value``):
 
 - ``HERALD_DATASET_DIR``: where the dataset lives (default ``datasets``).
-- ``HERALD_REPLAY``: a wget ``-x`` mirror directory; when set, every request is answered
-  from it and nothing touches the network. A path that is not a directory stops the crawl
-  before it starts.
+- ``HERALD_REPLAY``: a wget ``-x`` mirror directory, a WARC file or a folder of WARC files;
+  when set, every request is answered from it and nothing touches the network. A path with
+  nothing to replay stops the crawl before it starts.
+- ``HERALD_REPLAY_AT``: with WARC replay, answer with the capture closest to this time
+  (``20250619004000`` or ISO 8601, UTC) instead of the newest.
+- ``HERALD_WARC_DIR``: record every downloaded response as WARC 1.1 in this folder (off).
+- ``HERALD_WARC_MAX_BYTES``: a WARC file is closed and the next begun past this size (1 GB).
 - ``HERALD_BATCH_ROWS``: articles per Parquet file written during a crawl (default 5000).
 - ``HERALD_CRAWL_ID``: the crawl's ID (default: UTC start time plus a random suffix); an ID
   an earlier crawl of the dataset used is refused.
@@ -39,6 +43,9 @@ COMMANDS_MODULE = "herald_spider.commands"
 
 HERALD_DATASET_DIR = "datasets"
 HERALD_REPLAY = ""
+HERALD_REPLAY_AT = ""
+HERALD_WARC_DIR = ""
+HERALD_WARC_MAX_BYTES = 1_000_000_000
 HERALD_BATCH_ROWS = 5000
 HERALD_COMPACT_FILES = 64
 # The dataset package's own default (herald_spider.dataset.tables.DEFAULT_GRACE_SECONDS) is the
@@ -99,6 +106,9 @@ DOWNLOADER_MIDDLEWARES = {
     # Last before the download handler: robots.txt, retries, redirects and stats all see
     # replayed responses as they would see downloaded ones.
     "herald_spider.replay.ReplayMiddleware": 950,
+    # Next to the download handler: responses as received, before decompression, redirects
+    # and retries (off unless HERALD_WARC_DIR is set; replayed responses are not recorded).
+    "herald_spider.downloadermiddlewares.warcrecord.WarcRecordMiddleware": 945,
 }
 SPIDER_MIDDLEWARES = {
     # Output passes the higher numbers first: record every link, mark refreshes, then skip

@@ -60,12 +60,21 @@ def test_unset_replay_is_not_configured(value: str | None) -> None:
 
 
 @pytest.mark.parametrize(
-    ("name", "problem"), [("no-such-dir", "does not exist"), ("a.warc", "is not a directory")]
+    ("name", "problem"),
+    [
+        ("no-such-dir", "does not exist"),
+        ("notes.txt", "is not a WARC file"),
+        ("empty", "holds neither a mirror"),
+        ("other", "holds neither a mirror"),
+    ],
 )
-def test_replay_path_that_is_not_a_directory_is_refused(
+def test_replay_path_with_nothing_to_replay_is_refused(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, name: str, problem: str
 ) -> None:
-    (tmp_path / "a.warc").write_bytes(b"WARC/1.0\r\n")
+    (tmp_path / "notes.txt").write_bytes(b"WARC/1.0\r\n")
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "other" / "example.org").mkdir(parents=True)
+    (tmp_path / "other" / "example.org" / "index.html").write_text("<html></html>")
     path = tmp_path / name
     with caplog.at_level(logging.ERROR), pytest.raises(Refused) as refused:
         ReplayMiddleware.from_crawler(get_crawler(settings_dict={"HERALD_REPLAY": str(path)}))
