@@ -6,8 +6,8 @@ in the file name as wget writes it (``index.html?ref=x``). A URL with no saved p
 404. Nothing reaches the network, and nothing outside ``<dir>`` is ever read: ``..``
 segments, encoded or not, and symlinks that leave the mirror are refused.
 
-A ``.warc`` / ``.warc.gz`` file, or a folder of them (searched recursively; a folder that
-holds a mirror is replayed as a mirror), is replayed through its index
+A ``.warc`` / ``.warc.gz`` file, a folder of them (searched recursively; a folder that
+holds a mirror is replayed as a mirror) or a ``.wacz`` package is replayed through its index
 (:mod:`herald_spider.archive.index`, built on first use and cached under the dataset in
 ``.replay-index/``): the newest capture of a URL answers, or with ``HERALD_REPLAY_AT`` the one
 closest to that time; a redirect capture answers as a redirect and a 404 as a 404. The payload
@@ -192,6 +192,10 @@ def is_warc_name(name: str) -> bool:
     return name.lower().endswith(WARC_SUFFIXES)
 
 
+def is_wacz_name(name: str) -> bool:
+    return name.lower().endswith(".wacz")
+
+
 def is_mirror(root: Path) -> bool:
     """Whether a folder holds a wget ``-x`` mirror of the site (a folder named by its host)."""
     return root.is_dir() and any((root / host).is_dir() for host in ("www.nzherald.co.nz", "nzherald.co.nz"))
@@ -199,7 +203,7 @@ def is_mirror(root: Path) -> bool:
 
 def _holds_warc(root: Path) -> bool:
     if root.is_file():
-        return is_warc_name(root.name)
+        return is_warc_name(root.name) or is_wacz_name(root.name)
     return any(is_warc_name(name) for _folder, _dirs, names in os.walk(root) for name in names)
 
 
@@ -222,7 +226,7 @@ def _not_a_mirror(value: str, root: Path) -> str:
     elif root.is_dir():
         problem = "holds neither a mirror (<dir>/www.nzherald.co.nz/...) nor WARC files"
     else:
-        problem = "is not a WARC file (.warc or .warc.gz)"
+        problem = "is not a WARC file (.warc or .warc.gz) or a WACZ package"
     return (
         f"HERALD_REPLAY={value} {problem}: replay reads a mirror folder in wget -x layout "
         f"(<dir>/www.nzherald.co.nz/...), a .warc or .warc.gz file, or a folder of them. Give one of "

@@ -21,6 +21,7 @@ from scrapy.responsetypes import responsetypes
 from herald_spider.archive.cdxj import parse_timestamp14, url_key
 from herald_spider.archive.index import ArchiveIndex
 from herald_spider.archive.reader import read_capture
+from herald_spider.archive.wacz import is_wacz, unpack
 from herald_spider.errors import Refused
 from herald_spider.pages.dates import parse_iso_datetime
 
@@ -65,7 +66,8 @@ class WarcReplay:
         self.crawler.stats.inc_value(key, count)
 
     def open(self) -> None:
-        self.index, problems = ArchiveIndex.open(self.source, self.cache_dir, self.maxsize)
+        source = unpack(self.source, self.cache_dir) if is_wacz(self.source) else self.source
+        self.index, problems = ArchiveIndex.open(source, self.cache_dir, self.maxsize)
         for problem in problems:
             self._inc(f"herald/warc/{problem.kind}")
             logger.warning(

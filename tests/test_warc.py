@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +74,15 @@ def test_replay_from_a_folder_of_warc_files_with_other_files(tmp_path: Path) -> 
     check_fields(rows(tmp_path / "dataset"))
     assert result["stats"]["herald/warc/not_warc"] == 1
     assert f"WARC problem in {folder / 'junk.warc.gz'} at offset 0 (not_warc)" in result["log"]
+
+
+def test_replay_from_a_wacz_package(tmp_path: Path) -> None:
+    package = tmp_path / "world.wacz"
+    with zipfile.ZipFile(package, "w") as wacz:
+        wacz.write(WARC, f"archive/{WARC.name}")
+        wacz.writestr("datapackage.json", '{"profile": "data-package", "resources": []}')
+    crawl("world", replay=package, dataset=tmp_path / "dataset", level="INFO")
+    check_fields(rows(tmp_path / "dataset"))
 
 
 def test_a_backfill_replays_from_the_archive(tmp_path: Path) -> None:
