@@ -184,3 +184,23 @@ def test_a_killed_recorder_leaves_only_whole_files(tmp_path: Path) -> None:
             assert sum(1 for _ in ArchiveIterator(stream)) > 0
         gzip.decompress(path.read_bytes())  # whole: every member complete
     assert all(p.name.endswith((".warc.gz", ".cdxj", ".open")) for p in archive.iterdir())
+
+
+@pytest.mark.parametrize("kind", ["symlink", "file"])
+def test_a_warc_dir_that_is_a_link_or_a_file_is_refused_before_anything_is_written(
+    tmp_path: Path, kind: str
+) -> None:
+    target = tmp_path / "someone-elses"
+    target.mkdir()
+    warc_dir = tmp_path / "archive"
+    if kind == "symlink":
+        warc_dir.symlink_to(target)
+    else:
+        warc_dir.write_text("notes\n")
+    command = [sys.executable, "-m", "scrapy", "crawl", "world", "-s", f"HERALD_REPLAY={FEEDS}"]
+    command += ["-s", f"HERALD_DATASET_DIR={tmp_path / 'dataset'}", "-s", f"HERALD_WARC_DIR={warc_dir}"]
+    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert f"HERALD_WARC_DIR={warc_dir}" in done.stderr.strip().splitlines()[-1]
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "dataset").exists() and not list(target.iterdir())

@@ -52,6 +52,19 @@ _CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOE
 _DIRECTORY_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
+def check_directory(directory: Path) -> None:
+    """Raise :class:`ArchiveDirectoryError` when ``directory`` is a symbolic link or not a
+    directory (one that does not exist yet is fine: the recorder makes it)."""
+    try:
+        mode = os.lstat(directory).st_mode
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(mode):
+        raise ArchiveDirectoryError(directory, "is a symbolic link")
+    if not stat.S_ISDIR(mode):
+        raise ArchiveDirectoryError(directory, "is not a directory")
+
+
 class ArchiveDirectoryError(OSError):
     """The directory given for WARC files cannot be written safely (a symbolic link, not a
     directory). An ``OSError``, as a failed write is: the recorder's caller handles both alike."""
@@ -207,14 +220,7 @@ class WarcRecorder:
     # -- the directory ---------------------------------------------------------------------------
 
     def _check_directory(self) -> None:
-        try:
-            mode = os.lstat(self.directory).st_mode
-        except FileNotFoundError:
-            return
-        if stat.S_ISLNK(mode):
-            raise ArchiveDirectoryError(self.directory, "is a symbolic link")
-        if not stat.S_ISDIR(mode):
-            raise ArchiveDirectoryError(self.directory, "is not a directory")
+        check_directory(self.directory)
 
     def _open_directory(self) -> int:
         """A descriptor of the directory itself (never of what a symbolic link put there points

@@ -5,6 +5,7 @@ state (:class:`~herald_spider.store.ArticleStore`), which the components get wit
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from scrapy import signals
 from scrapy.crawler import Crawler
@@ -46,6 +47,14 @@ class DatasetExtension:
         crawler.stats.set_value("herald/crawl_id", store.crawl_id)
         self.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
         replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
+        warc_dir = crawler.settings.get("HERALD_WARC_DIR")
+        if warc_dir:  # a link or a file refused before any write, as the recorder would
+            from herald_spider.archive.writer import check_directory
+
+            try:
+                check_directory(Path(warc_dir))
+            except OSError as exc:
+                raise Refused(f"HERALD_WARC_DIR={warc_dir}: {exc}") from None
         explicit_id = bool(crawler.settings.get("HERALD_CRAWL_ID"))
         # The folders and links before the lock file is made (a folder that is not a dataset
         # gets nothing of ours); everything, files and crawl ID included, under the lock, which
