@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.make_mirror import build
-from benchmarks.run import Run, best_pass, crawl, emptied, print_checks, scrapy_command
+from benchmarks.run import Run, Throughput, best_pass, crawl, emptied, print_checks, scrapy_command
 
 #: backfill peak RSS at the largest size over that at the smallest, at most
 RSS_GROWTH_TARGET = 1.15
@@ -68,27 +68,13 @@ class Pass:
 
 
 @dataclass
-class Mode:
+class Mode(Throughput):
     """A mode's best pass (least CPU time, highest peak RSS) and all its passes."""
 
     name: str
-    best: Run
-    pages: int
     stored: int
     not_found: int
     passes: list[Pass]
-
-    @property
-    def pages_per_cpu_s(self) -> float:
-        return self.pages / self.best.cpu_s if self.best.cpu_s else 0.0
-
-    @property
-    def pages_per_wall_s(self) -> float:
-        return self.pages / self.best.wall_s if self.best.wall_s else 0.0
-
-    @property
-    def rss_mb(self) -> float:
-        return self.best.peak_rss_mb or 0.0
 
 
 def mirror(size: int, work: Path, sitemaps: bool) -> Path:
@@ -123,7 +109,7 @@ def crawl_pass(mode: str, size: int, mirror_dir: Path, work: Path, number: int) 
 def best_of(name: str, passes: list[Pass]) -> Mode:
     best = best_pass([p.run for p in passes])
     fastest = min(passes, key=lambda p: p.run.cpu_s)
-    return Mode(name, best, fastest.pages, fastest.stored, fastest.not_found, passes)
+    return Mode(best, fastest.pages, name, fastest.stored, fastest.not_found, passes)
 
 
 def bench_size(size: int, work: Path, passes: int) -> dict[str, Any]:

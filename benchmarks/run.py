@@ -81,6 +81,26 @@ with open(sys.argv[1], "w") as out:
 """
 
 
+@dataclass
+class Throughput:
+    """A crawl mode's best pass (least CPU time, highest peak RSS) and the pages it fetched."""
+
+    best: Run
+    pages: int
+
+    @property
+    def pages_per_cpu_s(self) -> float:
+        return self.pages / self.best.cpu_s if self.best.cpu_s else 0.0
+
+    @property
+    def pages_per_wall_s(self) -> float:
+        return self.pages / self.best.wall_s if self.best.wall_s else 0.0
+
+    @property
+    def rss_mb(self) -> float:
+        return self.best.peak_rss_mb or 0.0
+
+
 def crawl(name: str, command: list[str], log: Path) -> Run:
     """Run a crawl in a subprocess; its CPU time and peak RSS as the kernel counted them."""
     started = time.perf_counter()
