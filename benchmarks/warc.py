@@ -57,7 +57,7 @@ from benchmarks.make_mirror import build
 from benchmarks.run import PROJECT, Run, Throughput, best_pass, crawl, emptied, print_checks, scrapy_command
 from herald_spider.archive.index import ArchiveIndex, key_hash
 from herald_spider.archive.writer import WarcRecorder
-from herald_spider.warcreplay import INDEX_DIR
+from herald_spider.replay import INDEX_DIR
 
 #: WARC replay's pages per CPU second over the folder's, at least
 REPLAY_TARGET = 0.8

@@ -207,6 +207,20 @@ def _holds_warc(root: Path) -> bool:
     return any(is_warc_name(name) for _folder, _dirs, names in os.walk(root) for name in names)
 
 
+#: Where WARC replay caches the index of an archive, inside the dataset.
+INDEX_DIR = ".replay-index"
+
+
+def check_index_cache(dataset_dir: Path) -> None:
+    """Refuse an index cache folder that is a link or not a folder: nothing is written through it."""
+    cache = dataset_dir / INDEX_DIR
+    if cache.is_symlink() or (cache.exists() and not cache.is_dir()):
+        raise Refused(
+            f"{cache} is a link or not a folder: WARC replay caches the index of the archive there, "
+            f"and writes nothing through a link. Move it away."
+        )
+
+
 def replay_root(value: str | None) -> Path | None:
     """The mirror folder, WARC file or folder of WARC files ``HERALD_REPLAY`` names (None when
     unset); any other path raises :class:`Refused` (not ``NotConfigured``, which would log one

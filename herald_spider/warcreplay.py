@@ -24,11 +24,9 @@ from herald_spider.archive.reader import read_capture
 from herald_spider.archive.wacz import is_wacz, unpack
 from herald_spider.errors import Refused
 from herald_spider.pages.dates import parse_iso_datetime
+from herald_spider.replay import INDEX_DIR, check_index_cache
 
 logger = logging.getLogger(__name__)
-
-#: The index cache's folder inside the dataset.
-INDEX_DIR = ".replay-index"
 
 
 def replay_at(value: str | None) -> datetime | None:
@@ -57,7 +55,9 @@ class WarcReplay:
         self.crawler = crawler
         self.at = replay_at(crawler.settings.get("HERALD_REPLAY_AT"))
         self.maxsize = crawler.settings.getint("DOWNLOAD_MAXSIZE")
-        self.cache_dir = Path(crawler.settings.get("HERALD_DATASET_DIR")) / INDEX_DIR
+        dataset_dir = Path(crawler.settings.get("HERALD_DATASET_DIR"))
+        check_index_cache(dataset_dir)  # also checked before the dataset is touched
+        self.cache_dir = dataset_dir / INDEX_DIR
         self.index: ArchiveIndex | None = None
         crawler.signals.connect(self.open, signal=signals.spider_opened)
 

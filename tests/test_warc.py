@@ -204,3 +204,25 @@ def test_a_warc_dir_that_is_a_link_or_a_file_is_refused_before_anything_is_writt
     assert f"HERALD_WARC_DIR={warc_dir}" in done.stderr.strip().splitlines()[-1]
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "dataset").exists() and not list(target.iterdir())
+
+
+def test_an_index_cache_that_is_a_link_is_refused(tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (tmp_path / "dataset").mkdir()
+    (tmp_path / "dataset" / ".replay-index").symlink_to(elsewhere)
+    command = [sys.executable, "-m", "scrapy", "crawl", "world", "-s", f"HERALD_REPLAY={WARC}"]
+    command += ["-s", f"HERALD_DATASET_DIR={tmp_path / 'dataset'}"]
+    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and ".replay-index is a link" in done.stderr.strip().splitlines()[-1]
+    assert not list(elsewhere.iterdir())
+    assert [p.name for p in (tmp_path / "dataset").iterdir()] == [".replay-index"]  # nothing written
+
+
+def test_a_second_replay_uses_the_cached_index(tmp_path: Path) -> None:
+    crawl("world", replay=WARC, dataset=tmp_path, level="INFO")
+    cached = list((tmp_path / ".replay-index").glob("*.idx"))
+    assert len(cached) == 1
+    before = cached[0].stat().st_mtime_ns
+    crawl("world", "-s", "HERALD_CRAWL_ID=again", replay=WARC, dataset=tmp_path, level="INFO")
+    assert [p.stat().st_mtime_ns for p in (tmp_path / ".replay-index").glob("*.idx")] == [before]

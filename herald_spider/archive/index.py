@@ -142,8 +142,11 @@ class ArchiveIndex:
             except (OSError, ValueError, EOFError, KeyError):
                 pass  # an unreadable cache is rebuilt
         index, problems = cls._build(files, max_size)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        index.save(cache, problems)
+        try:
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            index.save(cache, problems)
+        except OSError:
+            pass  # a cache that cannot be written (a read-only dataset) is built again next time
         return index, problems
 
     @classmethod

@@ -16,7 +16,7 @@ from herald_spider.dataset.lock import DatasetLock
 from herald_spider.dataset.schema import TABLES
 from herald_spider.dataset.tables import ensure_table
 from herald_spider.errors import Refused
-from herald_spider.replay import replay_root
+from herald_spider.replay import check_index_cache, is_mirror, replay_root
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
@@ -46,7 +46,9 @@ class DatasetExtension:
         assert crawler.stats is not None
         crawler.stats.set_value("herald/crawl_id", store.crawl_id)
         self.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
-        replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
+        root = replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
+        if root is not None and not is_mirror(root):
+            check_index_cache(store.dataset_dir)
         warc_dir = crawler.settings.get("HERALD_WARC_DIR")
         if warc_dir:  # a link or a file refused before any write, as the recorder would
             from herald_spider.archive.writer import check_directory
