@@ -26,6 +26,10 @@ Project settings (all overridable with ``-s NAME=value``):
 - ``HERALD_BACKFILL_QUEUE``: a backfill (``-a since=...``) requests its next by-day sitemap
   once no more than this many requests are queued (default 100), so the queue never holds
   more than a few days' entries.
+- ``HERALD_MAX_FAILED_SHARE`` / ``HERALD_COVERAGE_DROP`` / ``HERALD_MAX_DROPPED_SHARE`` /
+  ``HERALD_MONITOR_RUNS``: the health checks of a crawl (herald_spider/health.py): the share of
+  failed article requests, the fall of a field's coverage against the median of the last
+  ``HERALD_MONITOR_RUNS`` healthy runs, the share of items dropped for missing fields.
 - ``HERALD_PROGRESS_INTERVAL``: seconds between a backfill's progress lines (default 60; 0: none).
 - ``HERALD_GC_FREEZE``: freeze the objects alive when the spider opens out of full garbage
   collections (default on).
@@ -60,6 +64,10 @@ HERALD_MAX_TITLE_CHARS = 500
 HERALD_MAX_BODY_CHARS = 1_000_000
 HERALD_LINK_BATCH_ROWS = 50_000
 HERALD_BACKFILL_QUEUE = 100
+HERALD_MAX_FAILED_SHARE = 0.2
+HERALD_COVERAGE_DROP = 0.2
+HERALD_MAX_DROPPED_SHARE = 0.2
+HERALD_MONITOR_RUNS = 5
 HERALD_PROGRESS_INTERVAL = 60.0
 HERALD_GC_FREEZE = True
 

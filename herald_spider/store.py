@@ -13,7 +13,7 @@ import logging
 import re
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from scrapy.crawler import Crawler
 from scrapy.settings import BaseSettings
@@ -52,6 +52,8 @@ def clean_crawl_id(value: str) -> str:
 
 class ArticleStore:
     def __init__(self, dataset_dir: Path, crawl_id: str) -> None:
+        #: the crawl's verdict (herald_spider/health.py), once the spider closed
+        self.verdict: Any = None
         self.dataset_dir = dataset_dir
         self.crawl_id = crawl_id
         self._known: KnownIds | None = None

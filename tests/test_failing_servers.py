@@ -118,6 +118,8 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             "HERALD_BACKOFF_BASE": 0.3,
             "HERALD_BACKOFF_MAX": 2,
             "LOG_LEVEL": "INFO",
+            # a third of the articles fail on purpose: not what this test looks at (test_health)
+            "HERALD_MAX_FAILED_SHARE": 1,
         }
         done = crawl_through(site, ["world"], settings, timeout=90)
     assert done.returncode == 0, done.stderr[-3000:]

@@ -28,8 +28,10 @@ def test_challenge_pages_in_a_row_close_the_crawl(tmp_path: Path) -> None:
         replay=mirror,
         dataset=tmp_path / "dataset",
         level="INFO",
+        code=4,  # the site could not be crawled
     )
     assert "'finish_reason': 'soft_blocked'" in result["log"]
+    assert "FAILED its checks (exit code 4): the site answered with challenge pages" in result["log"]
     assert "3 challenge pages in a row" in result["log"]
     assert result["stats"]["herald/soft_blocked"] == 3
     assert "herald/articles_stored" not in result["stats"]

@@ -13,7 +13,17 @@ exit      meaning
 2         the command line was wrong (Scrapy's usage error)
 3         the crawl could not write what it fetched (finish reason ``write_failed``:
           no space, a read-only or vanished dataset); the next run fetches it again
+4         the site could not be crawled: no page came back, the start page (the
+          section listing, or a backfill's sitemap index) failed, or the crawl was
+          soft-blocked
+5         the crawl ran but failed a check: too many failed article requests
+          (``HERALD_MAX_FAILED_SHARE``), a field's coverage fell against the last
+          healthy runs (``HERALD_COVERAGE_DROP``), too many items dropped for missing
+          fields, or no new article on a live crawl where the runs before found some
 ========  ==========================================================================
+
+Codes 4 and 5 come from :mod:`herald_spider.health`; the ``runs`` row carries the verdict and
+the failed checks, and the closing summary names each with its figures.
 """
 
 from __future__ import annotations
@@ -101,6 +111,12 @@ class Command(crawl.Command):
                 f"run once the dataset can be written (exit code {EXIT_WRITE_FAILED})."
             )
             return EXIT_WRITE_FAILED
+        verdict = store.verdict if store is not None else None
+        if store is not None and verdict is not None and not verdict.healthy:
+            reasons = "; ".join(message for _, message in verdict.failures)
+            code = int(verdict.exit_code)
+            _last_words(f"Crawl {store.crawl_id} FAILED its checks (exit code {code}): {reasons}")
+            return code
         return EXIT_OK
 
 

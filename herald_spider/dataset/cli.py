@@ -1,4 +1,4 @@
-"""herald-dataset: look after a dataset without a crawl (info, validate, compact, export).
+"""herald-dataset: look after a dataset without a crawl (info, validate, compact, export, report).
 
 Tables and progress bars come from ``rich``; arguments from ``argparse`` (``--help`` on every
 verb). Exit status: 0 done, 1 a check failed, 2 refused or failed (not a dataset, a damaged
@@ -252,6 +252,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    # Imported here: matplotlib takes a moment to load, and only this verb draws.
+    from herald_spider.dataset.report import build_report
+
+    out: Path = args.out
+    check_output(out, args.dir)
+    if not args.force and (out.exists() or out.is_symlink()):
+        raise Refused(f"--out {out} exists: give another path, or --force to replace it")
+    check_dataset(args.dir)
+    page = build_report(args.dir).encode()
+    # As export: written beside the output under a temporary name, then put in place whole.
+    temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(page)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if args.force:
+            os.replace(temporary, out)
+        else:
+            try:
+                os.link(temporary, out)  # fails if a file appeared there meanwhile: never clobbered
+            except FileExistsError:
+                raise Refused(f"--out {out} exists: give another path, or --force to replace it") from None
+            temporary.unlink()
+    except BaseException:
+        with contextlib.suppress(OSError):
+            temporary.unlink()
+        raise
+    console.print(f"Wrote the report of {args.dir} to {out} ({_size(len(page))})")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     main = argparse.ArgumentParser(prog="herald-dataset", description=__doc__.split("\n\n")[0])
     verbs = main.add_subparsers(dest="verb", required=True, metavar="VERB")
@@ -293,6 +327,15 @@ def parser() -> argparse.ArgumentParser:
         "so spreadsheets show them instead of running them (default: on)",
     )
     export.set_defaults(run=cmd_export)
+    report = verb(
+        "report",
+        "Write one self-contained HTML page (inline SVG charts, nothing fetched) showing articles per "
+        "day and section, premium share, top authors and distributors, links by kind, field coverage "
+        "per run and the run history.",
+    )
+    report.add_argument("--out", type=Path, required=True, help="the HTML file to write")
+    report.add_argument("--force", action="store_true", help="replace --out if it exists")
+    report.set_defaults(run=cmd_report)
     return main
 
 

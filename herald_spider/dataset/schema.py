@@ -9,9 +9,10 @@ import pyarrow as pa
 from itemadapter import ItemAdapter
 
 #: Version 2 added ``revision``, ``first_seen_at`` and ``last_seen_at``; version 3 added the
-#: ``runs`` columns ``since``, ``until`` and ``discovery``. Files of an older version still read
-#: as one dataset (the new columns read as null) and compaction upgrades them.
-SCHEMA_VERSION = "3"
+#: ``runs`` columns ``since``, ``until`` and ``discovery``; version 4 the ``runs`` columns
+#: ``verdict`` and ``failed_checks``. Files of an older version still read as one dataset (the new
+#: columns read as null) and compaction upgrades them.
+SCHEMA_VERSION = "4"
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
@@ -101,6 +102,9 @@ RUNS = pa.schema(
         pa.field("started_at", _TS),
         pa.field("finished_at", _TS),
         pa.field("finish_reason", pa.string()),
+        # "healthy" or "failed" (herald_spider/health.py), and the checks that failed, worded
+        pa.field("verdict", pa.string()),
+        pa.field("failed_checks", _STRINGS),
         pa.field("pages_fetched", pa.int64()),
         pa.field("articles_stored", pa.int64()),
         pa.field("articles_skipped_known", pa.int64()),

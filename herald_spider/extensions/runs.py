@@ -17,9 +17,10 @@ from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
 from herald_spider.dataset.files import write_table
-from herald_spider.dataset.maintenance import compact_table, needs_compaction
+from herald_spider.dataset.maintenance import compact_table, needs_compaction, read_table
 from herald_spider.dataset.schema import RUNS, TABLES, to_table
 from herald_spider.extensions.dataset import crawl_store
+from herald_spider.health import Thresholds, judge, summary, was_healthy
 from herald_spider.items import Article
 from herald_spider.store import WRITE_FAILED, ArticleStore
 
@@ -77,6 +78,14 @@ class RunRecorder:
         self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES")
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS")
         self.started_at = datetime.now(UTC).replace(microsecond=0)
+        settings = crawler.settings
+        self.thresholds = Thresholds(
+            max_failed_share=settings.getfloat("HERALD_MAX_FAILED_SHARE"),
+            coverage_drop=settings.getfloat("HERALD_COVERAGE_DROP"),
+            max_dropped_share=settings.getfloat("HERALD_MAX_DROPPED_SHARE"),
+            runs=settings.getint("HERALD_MONITOR_RUNS"),
+        )
+        self.live = not settings.get("HERALD_REPLAY")
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         # After spider_closed, so the files that other components write when the spider closes
         # (the last batch of links) are compacted too; the lock is released after this.
@@ -96,13 +105,37 @@ class RunRecorder:
         assert self.crawler.stats is not None and self.store is not None
         if self.store.write_failures:
             reason = WRITE_FAILED  # whatever ended the crawl, what it fetched is not all stored
-        row = run_row(self.crawler.stats.get_stats(), spider, reason, self.started_at)
+        stats = self.crawler.stats.get_stats()
+        row = run_row(stats, spider, reason, self.started_at)
+        verdict = judge(stats, reason, row, self._history(row), live=self.live, thresholds=self.thresholds)
+        self.store.verdict = verdict
+        row["verdict"] = verdict.word
+        row["failed_checks"] = [message for _, message in verdict.failures]
+        for line in summary(stats, row, verdict):
+            (logger.info if verdict.healthy else logger.warning)(line)
         try:
             write_table(
                 self.store.dataset_dir / RUNS_DIR, to_table([row], RUNS), f"run-{self.store.crawl_id}"
             )
         except OSError as exc:
             self.store.write_failed(self.crawler, exc)
+
+    def _history(self, row: dict[str, Any]) -> list[dict[str, Any]]:
+        """The healthy runs of this spider and section before this one, oldest first."""
+        assert self.store is not None
+        try:
+            runs = read_table(self.store.dataset_dir / RUNS_DIR, "runs").to_pylist()
+        except OSError as exc:
+            logger.warning("The runs before this crawl could not be read, no monitor compares: %s", exc)
+            return []
+        same = [
+            r
+            for r in runs
+            if r["spider"] == row["spider"]
+            and r["section"] == row["section"]
+            and r["crawl_id"] != row["crawl_id"]
+        ]
+        return sorted((r for r in same if was_healthy(r)), key=lambda r: r["started_at"] or self.started_at)
 
     def compact(self) -> None:
         """Compact what needs it (logged: the closing stats were already dumped).

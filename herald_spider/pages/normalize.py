@@ -169,7 +169,7 @@ def distributor_from_credit(value: str | None) -> str | None:
     return known_distributor(match.group("owner")) if match else None
 
 
-_BY = re.compile(r"^\s*(?:written\s+)?by[:\s]\s*", re.IGNORECASE)
+_BY = re.compile(r"^\s*(?:written\s+)?by(?:[:\s]\s*|$)", re.IGNORECASE)
 _NAME_SPLIT = re.compile(r"\s*(?:,\s*(?:and\s+|&\s*)?|\s+and\s+|\s*&\s*|\s*;\s*)", re.IGNORECASE)
 _NAME_OK = re.compile(r"^[^\W\d_][\w'’.\- ]*$", re.UNICODE)
 
@@ -191,8 +191,8 @@ def split_byline(value: str | None) -> list[str]:
     ['Jane Doe']
     >>> split_byline("Reuters")
     []
-    >>> split_byline("")
-    []
+    >>> split_byline(""), split_byline("By"), split_byline("Written by:")
+    ([], [], [])
     """
     names: list[str] = []
     for name in _byline_parts(value):

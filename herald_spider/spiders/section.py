@@ -143,6 +143,7 @@ class SectionSpider(scrapy.Spider):
     # --- routing ----------------------------------------------------------------------
 
     def parse_section(self, response: Response) -> Iterator[Any]:
+        self._count("herald/pages_parsed")
         if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page: %s", response.url)
@@ -160,6 +161,7 @@ class SectionSpider(scrapy.Spider):
         yield from self._follow_legacy(page)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        self._count("herald/pages_parsed")
         self._fetched(response)
         if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
@@ -227,6 +229,7 @@ class SectionSpider(scrapy.Spider):
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
         """A sitemap index, a sitemap or an RSS feed: follow what it lists, as it is read."""
+        self._count("herald/pages_parsed")
         feed = response.meta[FEED]
         maxsize = response.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
         page = FeedPage(response.url, response.body, maxsize)
@@ -424,6 +427,8 @@ class SectionSpider(scrapy.Spider):
                 "%s request failed: %s (%s)", page.capitalize(), request.url, failure.getErrorMessage()
             )
         self._count(f"herald/{page}s_failed")
+        if page == "section" and request.url == urls.section_url(self.section):
+            self._count("herald/start_failed")
 
     def feed_failed(self, failure: Failure) -> None:
         """A feed that did not come: logged and counted apart from pages (``herald/feeds_missing``
@@ -445,6 +450,8 @@ class SectionSpider(scrapy.Spider):
                 isinstance(error, IgnoreRequest) and "DOWNLOAD_MAXSIZE" in str(error)
             ):
                 self._count("herald/page_problems/feed_too_large")
+        if feed == "sitemap-index":
+            self._count("herald/start_failed")
         if feed == "sitemap":
             assert self.backfill is not None
             self.backfill.days_done += 1
