@@ -46,6 +46,9 @@ NEWSPIDER_MODULE = "herald_spider.spiders"
 COMMANDS_MODULE = "herald_spider.commands"
 
 HERALD_DATASET_DIR = "datasets"
+# Set by `scrapy crawl` only (herald_spider/commands/crawl.py): Scrapy's other commands (shell,
+# parse, fetch, bench, check) neither lock nor write the dataset.
+HERALD_WRITE_DATASET = False
 HERALD_REPLAY = ""
 HERALD_REPLAY_AT = ""
 HERALD_WARC_DIR = ""

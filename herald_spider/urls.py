@@ -241,10 +241,16 @@ def clean_section_arg(value: str) -> str:
     ...
     ValueError: not a section path: '../../etc'
     """
+    if len(value) > MAX_SECTION_CHARS:
+        raise ValueError(f"not a section path: {len(value)} characters, more than {MAX_SECTION_CHARS}")
     segments = [s for s in value.strip().strip("/").lower().split("/") if s]
     if not segments or not all(SLUG.match(s) for s in segments):
         raise ValueError(f"not a section path: {value!r}")
     return "/".join(segments)
+
+
+#: No section path of the site comes near this (``nz/politics``, ``world/united-states``).
+MAX_SECTION_CHARS = 200
 
 
 def article_path_under(url: str, section: str) -> bool:

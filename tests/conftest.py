@@ -42,4 +42,5 @@ def project_crawler(spidercls: Any = None, **settings: Any) -> Any:
     import herald_spider.settings as project
 
     defaults = {name: getattr(project, name) for name in dir(project) if name.startswith("HERALD_")}
+    defaults["HERALD_WRITE_DATASET"] = True  # as `scrapy crawl` sets it
     return get_crawler(spidercls, settings_dict={**defaults, **settings})

@@ -53,6 +53,8 @@ EXIT_WRITE_FAILED = 3
 class Command(crawl.Command):
     def process_options(self, args: list[str], opts: argparse.Namespace) -> None:
         super().process_options(args, opts)
+        assert self.settings is not None
+        self.settings.set("HERALD_WRITE_DATASET", True, priority="cmdline")  # only crawl writes
         if len(args) == 1:
             self._check_arguments(args[0], opts.spargs)
 

@@ -10,8 +10,9 @@ from itemadapter import ItemAdapter
 
 #: Version 2 added ``revision``, ``first_seen_at`` and ``last_seen_at``; version 3 added the
 #: ``runs`` columns ``since``, ``until`` and ``discovery``; version 4 the ``runs`` columns
-#: ``verdict`` and ``failed_checks``. Files of an older version still read as one dataset (the new
-#: columns read as null) and compaction upgrades them.
+#: ``verdict``, ``failed_checks``, ``request_failures`` and ``sections_failed``. Files of an
+#: older version still read as one dataset (the new columns read as null) and compaction
+#: upgrades them.
 SCHEMA_VERSION = "4"
 
 _TS = pa.timestamp("us", tz="UTC")
@@ -112,6 +113,9 @@ RUNS = pa.schema(
         pa.field("articles_revised", pa.int64()),
         pa.field("dropped", _COUNTS),
         pa.field("http_errors", _COUNTS),
+        # requests that got no answer, by error (DNS, timeout, reset, ...); listings that failed
+        pa.field("request_failures", _COUNTS),
+        pa.field("sections_failed", pa.int64()),
         # articles each source led the crawl to first (links, sitemap, news-sitemap, rss), and
         # "<source>/listed": the articles under the section each listed
         pa.field("discovery", _COUNTS),

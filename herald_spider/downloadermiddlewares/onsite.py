@@ -26,8 +26,14 @@ class OffSiteRefused(IgnoreRequest):
 
 
 class StayOnSiteMiddleware(CrawlerComponent):
+    @staticmethod
+    def _guards(spider: Spider | None) -> bool:
+        """Whether the rule holds for this spider: the project's spiders, which name the site in
+        ``allowed_domains``; not Scrapy's own (``scrapy bench`` crawls a local server)."""
+        return urls.HOST in (getattr(spider, "allowed_domains", None) or ())
+
     def process_request(self, request: Request, spider: Spider | None = None) -> None:
-        if urls.on_site(request.url):
+        if urls.on_site(request.url) or not self._guards(self.crawler.spider):
             return
         self._inc("herald/offsite_refused")
         came_from = request.meta.get("redirect_urls") or []

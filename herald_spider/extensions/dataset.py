@@ -42,6 +42,8 @@ class DatasetExtension:
     """
 
     def __init__(self, crawler: Crawler) -> None:
+        if not crawler.settings.getbool("HERALD_WRITE_DATASET"):
+            raise NotConfigured("only `scrapy crawl` locks and writes the dataset")
         self.store = store = ArticleStore.from_settings(crawler.settings)
         assert crawler.stats is not None
         crawler.stats.set_value("herald/crawl_id", store.crawl_id)
@@ -97,6 +99,13 @@ class DatasetExtension:
     @classmethod
     def from_crawler(cls, crawler: Crawler) -> DatasetExtension:
         return cls(crawler)
+
+
+def writes_dataset(crawler: Crawler) -> None:
+    """Raise ``NotConfigured`` in a component that only makes sense when the crawl writes the
+    dataset (``scrapy crawl``; not ``shell``, ``parse`` or ``bench``)."""
+    if not crawler.settings.getbool("HERALD_WRITE_DATASET"):
+        raise NotConfigured("only `scrapy crawl` writes the dataset")
 
 
 def crawl_store(crawler: Crawler) -> ArticleStore:

@@ -30,7 +30,7 @@ from scrapy.crawler import Crawler
 
 from herald_spider import urls
 from herald_spider.dataset.integrity import FRONTIER_DIR
-from herald_spider.extensions.dataset import crawl_store
+from herald_spider.extensions.dataset import crawl_store, writes_dataset
 from herald_spider.meta import ARTICLE_ID
 from herald_spider.store import ArticleStore
 
@@ -125,6 +125,7 @@ class FrontierJournal:
     """Extension: journal scheduled article requests; clean up when the crawl finishes."""
 
     def __init__(self, crawler: Crawler) -> None:
+        writes_dataset(crawler)
         self.crawler = crawler
         self._store: ArticleStore | None = None
         crawler.signals.connect(self.request_scheduled, signal=signals.request_scheduled)
@@ -164,7 +165,10 @@ class FrontierJournal:
 
 
 def resumed(crawler: Crawler, spider: Any) -> Iterator[tuple[str, str]]:
-    """Pending articles of earlier, unfinished crawls, logged and counted."""
+    """Pending articles of earlier, unfinished crawls, logged and counted (none when the
+    command does not write the dataset: ``scrapy parse``, ``shell``)."""
+    if not crawler.settings.getbool("HERALD_WRITE_DATASET"):
+        return
     for url, article_id in Frontier.of(crawl_store(crawler), spider).pending():
         assert crawler.stats is not None
         crawler.stats.inc_value("herald/frontier/resumed")

@@ -19,7 +19,7 @@ from scrapy.crawler import Crawler
 from herald_spider.dataset.files import write_table
 from herald_spider.dataset.maintenance import compact_table, needs_compaction, read_table
 from herald_spider.dataset.schema import RUNS, TABLES, to_table
-from herald_spider.extensions.dataset import crawl_store
+from herald_spider.extensions.dataset import crawl_store, writes_dataset
 from herald_spider.health import Thresholds, judge, summary, was_healthy
 from herald_spider.items import Article
 from herald_spider.store import WRITE_FAILED, ArticleStore
@@ -66,6 +66,8 @@ def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: date
         "articles_revised": int(stats.get("herald/refresh/revised", 0)),
         "dropped": _counts(stats, "herald/dropped/"),
         "http_errors": _counts(stats, "herald/http_errors/"),
+        "request_failures": _counts(stats, "herald/request_failures/"),
+        "sections_failed": int(stats.get("herald/sections_failed", 0)),
         "discovery": _counts(stats, "herald/discovery/"),
         "field_coverage": coverage,
     }
@@ -73,6 +75,7 @@ def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: date
 
 class RunRecorder:
     def __init__(self, crawler: Crawler) -> None:
+        writes_dataset(crawler)
         self.crawler = crawler
         self.store: ArticleStore | None = None  # the crawl's state, once the spider is open
         self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES")

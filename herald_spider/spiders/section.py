@@ -51,6 +51,8 @@ class SectionSpider(scrapy.Spider):
 
     name = "section"
     allowed_domains = (urls.HOST,)
+    #: the spider arguments (``-a name=value``) it takes
+    ARGUMENTS: tuple[str, ...] = ("section", "refresh", "since", "until")
     section = ""
 
     def __init__(
@@ -85,11 +87,17 @@ class SectionSpider(scrapy.Spider):
         refresh: str | None = None,
         since: str | None = None,
         until: str | None = None,
-        **_: Any,
+        **unknown: Any,
     ) -> tuple[str, str, Window | None]:
         """The section path, refresh mode and backfill window the spider arguments ask for;
         :class:`Refused` with what to do for a wrong one. ``scrapy crawl`` asks before it
-        starts anything (herald_spider/commands/crawl.py)."""
+        starts anything (herald_spider/commands/crawl.py). An argument the spider does not take
+        is refused too: Scrapy would set it as an attribute (``-a allowed_domains=...``)."""
+        if unknown:
+            names = ", ".join(sorted(unknown))
+            raise Refused(f"unknown spider argument {names}: {cls.name} takes {', '.join(cls.ARGUMENTS)}")
+        if section is not None and not section.strip():
+            raise Refused("section is empty; use e.g. -a section=world or -a section=nz/politics")
         try:
             path = urls.clean_section_arg(section or cls.section)
         except ValueError as exc:
@@ -150,7 +158,7 @@ class SectionSpider(scrapy.Spider):
             return
         page = Page(response)
         links = page.links(default_kind="section-card")
-        yield PageLinks(links)  # for the links table
+        yield from self._for_links_table(links)
         if not links:
             self._count("herald/sections_without_links")
             self.logger.warning("No article or section links on section page %s", response.url)
@@ -181,7 +189,7 @@ class SectionSpider(scrapy.Spider):
         # Links before the article: they are scheduled, and journalled by the frontier, before
         # the article is stored, so a crawl killed after the write still knows where it led.
         links = page.links()
-        yield PageLinks(links)  # for the links table
+        yield from self._for_links_table(links)
         if self.backfill is None:
             yield from self._follow_articles(links, self._cards(page), "links")
             yield from self._follow_legacy(page)
@@ -309,7 +317,7 @@ class SectionSpider(scrapy.Spider):
         if not links:
             return 0
         self._count(f"herald/discovery/{source}/listed", len(links))
-        yield PageLinks(links)  # for the links table: how each article was found
+        yield from self._for_links_table(links)  # how each article was found
         requests = list(self._follow_articles(links, cards, source))
         yield from requests
         return len(requests)
@@ -347,6 +355,12 @@ class SectionSpider(scrapy.Spider):
         self.backfill.days_requested = self.backfill.days_done  # idle: nothing is in flight
         if self._schedule_day():
             raise DontCloseSpider
+
+    def _for_links_table(self, links: list[PageLink]) -> Iterator[PageLinks]:
+        """The page's links for the links table, in a crawl that writes the dataset (not in
+        ``scrapy parse``, which calls callbacks without the middleware that records them)."""
+        if self.crawler.settings.getbool("HERALD_WRITE_DATASET"):
+            yield PageLinks(links)
 
     def _fetched(self, response: Response) -> None:
         """Forget the URLs of an article whose page came back: it is not requested again."""
@@ -467,6 +481,7 @@ class WorldSpider(SectionSpider):
 
     name = "world"
     section = "world"
+    ARGUMENTS = ("refresh", "since", "until")
 
     def __init__(self, **kwargs: Any) -> None:
         kwargs.pop("section", None)
@@ -476,4 +491,6 @@ class WorldSpider(SectionSpider):
     def check_arguments(  # type: ignore[override]
         cls, section: str | None = None, **kwargs: Any
     ) -> tuple[str, str, Window | None]:
-        return super().check_arguments(**kwargs)  # always World: the section argument is ignored
+        if section is not None and section.strip().strip("/").lower() != "world":
+            raise Refused(f"section={section!r}: world crawls World; use scrapy crawl section -a section=...")
+        return super().check_arguments(**kwargs)
