@@ -67,3 +67,18 @@ def test_too_many_failed_articles_exit_5(tmp_path: Path) -> None:
         mirror_file(mirror, article["url"]).unlink()
     result = crawl("world", replay=mirror, dataset=tmp_path / "dataset", level="INFO", code=5)
     assert "article requests failed" in result["log"].strip().splitlines()[-1]
+
+
+def test_a_crawl_of_an_unreachable_site_exits_4(tmp_path: Path) -> None:
+    """As a new user tried it: no network to the site (here, a proxy that refuses connections)."""
+    import os
+
+    env = {k: v for k, v in os.environ.items() if k.lower() not in {"no_proxy", "http_proxy", "https_proxy"}}
+    env["https_proxy"] = env["http_proxy"] = "http://127.0.0.1:9"  # the discard port: nothing listens
+    command = [sys.executable, "-m", "scrapy", "crawl", "world", "-s", f"HERALD_DATASET_DIR={tmp_path}"]
+    command += ["-s", "RETRY_TIMES=0", "-s", "DOWNLOAD_TIMEOUT=5", "-s", "DOWNLOAD_DELAY=0"]
+    done = subprocess.run(command, cwd=PROJECT, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 4
+    assert "no page could be fetched" in done.stderr.strip().splitlines()[-1]
+    (run,) = runs(tmp_path)
+    assert run["verdict"] == "failed" and run["request_failures"]
