@@ -23,7 +23,7 @@ EXIT_UNHEALTHY = 5
 #: Checks whose failure means the site could not be crawled at all.
 SITE_CHECKS = frozenset({"nothing_fetched", "start_failed", "soft_blocked"})
 #: Coverage is compared only when the run stored at least this many articles (fewer say little).
-MIN_ROWS_FOR_COVERAGE = 20
+MIN_ROWS_FOR_COVERAGE = 10
 #: The fields whose coverage is watched: every article has them when the markup is read right.
 #: (``updated_at``, ``subsection``, ``distributor``'s agencies and the like vary with the news.)
 MONITORED = ("title", "authors", "published_at", "body", "premium", "image_url", "description", "word_count")
