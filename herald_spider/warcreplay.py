@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 from scrapy import Request, signals
 from scrapy.crawler import Crawler
@@ -18,7 +19,7 @@ from scrapy.exceptions import DownloadCancelledError
 from scrapy.http import Headers, Response
 from scrapy.responsetypes import responsetypes
 
-from herald_spider.archive.cdxj import parse_timestamp14, url_key
+from herald_spider.archive.cdxj import parse_timestamp14
 from herald_spider.archive.index import ArchiveIndex
 from herald_spider.archive.reader import read_capture
 from herald_spider.archive.wacz import is_wacz, unpack
@@ -47,6 +48,31 @@ def replay_at(value: str | None) -> datetime | None:
     if parsed is None:
         raise Refused(f"HERALD_REPLAY_AT={value} is not a time: give 20250619004000 or 2025-06-19T00:40:00Z")
     return parsed
+
+
+def variants(url: str) -> list[str]:
+    """The URL, then the forms an archive may hold it under: the other scheme (older captures are
+    ``http://``), the host without or with ``www.``, the path without or with its final slash.
+
+    >>> variants("https://www.nzherald.co.nz/world/")[:3]
+    ['https://www.nzherald.co.nz/world/', 'http://www.nzherald.co.nz/world/', 'https://nzherald.co.nz/world/']
+    >>> len(variants("https://www.nzherald.co.nz/world/?a=1"))
+    8
+    """
+    parts = urlsplit(url)
+    host = parts.netloc
+    other_host = host[4:] if host.startswith("www.") else f"www.{host}"
+    path = parts.path or "/"
+    other_path = path[:-1] if path.endswith("/") and len(path) > 1 else f"{path}/"
+    other_scheme = "http" if parts.scheme == "https" else "https"
+    found: list[str] = []
+    for p in (path, other_path):
+        for h in (host, other_host):
+            for scheme in (parts.scheme, other_scheme):
+                candidate = urlunsplit((scheme, h, p, parts.query, ""))
+                if candidate not in found:
+                    found.append(candidate)
+    return found
 
 
 class WarcReplay:
@@ -88,7 +114,10 @@ class WarcReplay:
         if self.index is None:
             self.open()
         assert self.index is not None
-        location = self.index.lookup(request.url, self.at)
+        forms = variants(request.url)
+        location, form = next(
+            ((found, url) for url in forms if (found := self.index.lookup(url, self.at))), (None, None)
+        )
         if location is None:
             self._inc("herald/replay/not_found")
             logger.info("Not in the archive (404): %s", request.url)
@@ -102,7 +131,7 @@ class WarcReplay:
             logger.warning(message)
             raise DownloadCancelledError(message)
         try:
-            capture = read_capture(location.path, location.offset, location.length, url_key(request.url))
+            capture = read_capture(location.path, location.offset, location.length, location.url)
         except (LookupError, OSError, ValueError) as exc:
             self._inc("herald/warc/unreadable")
             logger.warning(
@@ -113,6 +142,14 @@ class WarcReplay:
                 request.url,
             )
             return _answer(request, 404, b"Unreadable in the archive")
+        if form != request.url and 300 <= capture.status < 400:
+            # a redirect captured under another form (``/ID`` -> ``/ID/``) is not this URL's page
+            self._inc("herald/replay/not_found")
+            logger.info("Not in the archive (404): %s", request.url)
+            return _answer(request, 404, b"Not in the archive")
+        if form != request.url:
+            self._inc("herald/replay/variant")
+            logger.debug("Captured as %s: %s", form, request.url)
         values: dict[str, list[str]] = {}
         for name, value in capture.headers:
             values.setdefault(name, []).append(value)

@@ -226,3 +226,21 @@ def test_a_second_replay_uses_the_cached_index(tmp_path: Path) -> None:
     before = cached[0].stat().st_mtime_ns
     crawl("world", "-s", "HERALD_CRAWL_ID=again", replay=WARC, dataset=tmp_path, level="INFO")
     assert [p.stat().st_mtime_ns for p in (tmp_path / ".replay-index").glob("*.idx")] == [before]
+
+
+def test_captures_under_http_and_without_www_answer_https_requests(tmp_path: Path) -> None:
+    """Older archives hold the site as ``http://`` (or without ``www.``): the crawl's ``https://www``
+    requests still find those captures."""
+    from warcio.warcwriter import WARCWriter
+
+    archive = tmp_path / "old.warc.gz"
+    with WARC.open("rb") as source, archive.open("wb") as out:
+        writer = WARCWriter(out, gzip=True)
+        for record in ArchiveIterator(source):
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            if uri:
+                old = uri.replace("https://www.", "http://" if "/world/" in uri else "https://", 1)
+                record.rec_headers.replace_header("WARC-Target-URI", old)
+            writer.write_record(record)
+    crawl("world", replay=archive, dataset=tmp_path / "dataset", level="INFO")
+    check_fields(rows(tmp_path / "dataset"))
