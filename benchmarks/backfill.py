@@ -34,16 +34,24 @@ It prints a markdown table for a README; ``--strict`` exits 1 when a check fails
 
 from __future__ import annotations
 
-import argparse
-import os
 import re
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from benchmarks.make_mirror import build
-from benchmarks.run import Run, Throughput, best_pass, crawl, emptied, print_checks, scrapy_command
+from benchmarks.run import (
+    Run,
+    Throughput,
+    best_pass,
+    crawl,
+    emptied,
+    finish,
+    passes_parser,
+    print_checks,
+    scrapy_command,
+    started,
+)
 
 #: backfill peak RSS at the largest size over that at the smallest, at most
 RSS_GROWTH_TARGET = 1.15
@@ -172,21 +180,9 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, bool]]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/herald-backfill-bench"))
-    parser.add_argument("--passes", type=int, default=2, help="alternating crawls of each mode (ABBA)")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
-    args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    print(
-        f"command: python -m benchmarks.backfill {' '.join(sys.argv[1:])}  (cpus: {os.cpu_count()})",
-        flush=True,
-    )
+    args = started(passes_parser(__doc__ or "", Path("/tmp/herald-backfill-bench"), 2), "benchmarks.backfill")
     results = [bench_size(size, args.work, args.passes) for size in sorted(args.sizes)]
-    checks = report(results)
-    if args.strict and not all(ok for _, ok in checks):
-        raise SystemExit(1)
+    finish(report(results), args.strict)
 
 
 if __name__ == "__main__":

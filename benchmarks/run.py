@@ -351,6 +351,31 @@ def report(results: list[dict[str, Any]], known: dict[str, float] | None) -> lis
     return print_checks(checks)
 
 
+def passes_parser(doc: str, work: Path, passes: int) -> argparse.ArgumentParser:
+    """The options of a benchmark that alternates crawls of two modes: sizes, work folder, passes
+    and ``--strict``."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
+    parser.add_argument("--work", type=Path, default=work)
+    parser.add_argument("--passes", type=int, default=passes, help="alternating crawls of each mode (ABBA)")
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
+    return parser
+
+
+def started(parser: argparse.ArgumentParser, module: str) -> argparse.Namespace:
+    """The parsed options, the work folder made, and the command line printed."""
+    args = parser.parse_args()
+    args.work = args.work.resolve()
+    args.work.mkdir(parents=True, exist_ok=True)
+    print(f"command: python -m {module} {' '.join(sys.argv[1:])}  (cpus: {os.cpu_count()})", flush=True)
+    return args
+
+
+def finish(checks: list[tuple[str, bool]], strict: bool) -> None:
+    if strict and not all(ok for _, ok in checks):
+        raise SystemExit(1)
+
+
 def print_checks(checks: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
     """The targets and whether each holds, as a markdown table."""
     print("\n| target | holds |\n|---|---|")

@@ -36,7 +36,6 @@ throughput ratios use CPU time. It prints markdown tables for a README and the c
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import random
@@ -54,7 +53,19 @@ from urllib.parse import quote
 
 from benchmarks.backfill import stat
 from benchmarks.make_mirror import build
-from benchmarks.run import PROJECT, Run, Throughput, best_pass, crawl, emptied, print_checks, scrapy_command
+from benchmarks.run import (
+    PROJECT,
+    Run,
+    Throughput,
+    best_pass,
+    crawl,
+    emptied,
+    finish,
+    passes_parser,
+    print_checks,
+    scrapy_command,
+    started,
+)
 from herald_spider.archive.index import ArchiveIndex, key_hash
 from herald_spider.archive.writer import WarcRecorder
 from herald_spider.replay import INDEX_DIR
@@ -488,25 +499,14 @@ def report(
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
-    parser.add_argument("--work", type=Path, default=Path("/tmp/herald-warc-bench"))
-    parser.add_argument("--passes", type=int, default=3, help="alternating crawls of each mode (ABBA)")
+    parser = passes_parser(__doc__ or "", Path("/tmp/herald-warc-bench"), 3)
     parser.add_argument("--index-entries", type=int, default=1_000_000, help="captures in the index loaded")
-    parser.add_argument("--strict", action="store_true", help="exit 1 when a check fails")
-    args = parser.parse_args()
-    args.work = args.work.resolve()
-    args.work.mkdir(parents=True, exist_ok=True)
-    print(
-        f"command: python -m benchmarks.warc {' '.join(sys.argv[1:])}  (cpus: {os.cpu_count()})", flush=True
-    )
+    args = started(parser, "benchmarks.warc")
     sizes = sorted(args.sizes)
     replays = [bench_replay(size, args.work, args.passes) for size in sizes]
     recording = bench_recording(sizes[0], args.work, args.passes)
     load = bench_index_load(args.index_entries, args.work)
-    checks = report(replays, recording, load)
-    if args.strict and not all(ok for _, ok in checks):
-        raise SystemExit(1)
+    finish(report(replays, recording, load), args.strict)
 
 
 if __name__ == "__main__":
