@@ -92,8 +92,14 @@ class WarcReplay:
         self.crawler.stats.inc_value(key, count)
 
     def open(self) -> None:
-        source = unpack(self.source, self.cache_dir) if is_wacz(self.source) else self.source
-        self.index, problems = ArchiveIndex.open(source, self.cache_dir, self.maxsize)
+        try:
+            source = unpack(self.source, self.cache_dir) if is_wacz(self.source) else self.source
+            self.index, problems = ArchiveIndex.open(source, self.cache_dir, self.maxsize)
+        except OSError as exc:  # no space to unpack, an unreadable archive: nothing to replay
+            self._inc("herald/warc/unreadable")
+            logger.error("Cannot replay %s: %s. Every request answers 404.", self.source, exc)
+            self.index = ArchiveIndex.from_entries([], [])
+            return
         for problem in problems:
             self._inc(f"herald/warc/{problem.kind}")
             logger.warning(

@@ -244,3 +244,20 @@ def test_captures_under_http_and_without_www_answer_https_requests(tmp_path: Pat
             writer.write_record(record)
     crawl("world", replay=archive, dataset=tmp_path / "dataset", level="INFO")
     check_fields(rows(tmp_path / "dataset"))
+
+
+def test_a_wacz_unpack_folder_that_is_a_link_is_not_written_through(tmp_path: Path) -> None:
+    from herald_spider.archive.wacz import unpack
+
+    package = tmp_path / "world.wacz"
+    with zipfile.ZipFile(package, "w") as wacz:
+        wacz.write(WARC, f"archive/{WARC.name}")
+    cache = tmp_path / "cache"
+    folder = unpack(package, cache)
+    shutil.rmtree(folder)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    folder.symlink_to(elsewhere)
+    with pytest.raises(FileExistsError, match="is a link or not a folder"):
+        unpack(package, cache)
+    assert not list(elsewhere.iterdir()) and [p.name for p in cache.iterdir()] == [folder.name]

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
+import tempfile
 import zipfile
 from pathlib import Path
 
@@ -36,12 +37,23 @@ def unpack(package: Path, cache_dir: Path) -> Path:
     stat = package.stat()
     key = hashlib.sha256(f"{package.resolve()}\0{stat.st_size}\0{stat.st_mtime_ns}".encode()).hexdigest()[:32]
     folder = cache_dir / f"wacz-{key}"
-    if folder.is_dir() and not folder.is_symlink():
+    if folder.is_symlink() or (folder.exists() and not folder.is_dir()):
+        raise FileExistsError(f"{folder} is a link or not a folder: not unpacking {package} there")
+    if folder.is_dir():
         return folder
     cache_dir.mkdir(parents=True, exist_ok=True)
-    partial = cache_dir / f".wacz-{key}.{os.getpid()}.part"
-    shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    partial = Path(tempfile.mkdtemp(prefix=f".wacz-{key}.", suffix=".part", dir=cache_dir))
+    try:
+        _extract(package, partial)
+        os.rename(partial, folder)  # whole, or not there
+    except BaseException:
+        shutil.rmtree(partial, ignore_errors=True)
+        raise
+    return folder
+
+
+def _extract(package: Path, partial: Path) -> None:
+    """The package's WARC files (members under ``archive/``), by base name, into ``partial``."""
     with zipfile.ZipFile(package) as archive:
         for member in archive.infolist():
             parts = member.filename.split("/")
@@ -53,5 +65,3 @@ def unpack(package: Path, cache_dir: Path) -> Path:
                 continue
             with archive.open(member) as source, (partial / Path(parts[-1]).name).open("xb") as target:
                 shutil.copyfileobj(source, target, 1 << 20)
-    os.rename(partial, folder)  # whole, or not there
-    return folder
