@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import re
 from collections import deque
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 
 #: The first day the live site's sitemap index lists (docs/site.md §6): earlier years are
 #: only in web archives.
@@ -128,6 +130,15 @@ class Backfill:
     def in_flight(self) -> int:
         """Day sitemaps requested and not yet read."""
         return self.days_requested - self.days_done
+
+
+def queued(stats: Mapping[str, Any]) -> int:
+    """Requests in the scheduler's queue, from Scrapy's stats.
+
+    >>> queued({"scheduler/enqueued": 140, "scheduler/dequeued": 100})
+    40
+    """
+    return int(stats.get("scheduler/enqueued", 0)) - int(stats.get("scheduler/dequeued", 0))
 
 
 def _duration(seconds: float) -> str:

@@ -132,11 +132,11 @@ class ReplayMiddleware:
         except (UnsafePath, OSError) as exc:
             self._inc("herald/replay/refused")
             logger.warning("Replay refused %s: %s", request.url, exc)
-            return self._not_found(request, 403, b"Refused by replay")
+            return answer(request, 403, b"Refused by replay")
         if path is None:
             self._inc("herald/replay/not_found")
             logger.info("Not in replay mirror (404): %s", request.url)
-            return self._not_found(request, 404, b"Not in replay mirror")
+            return answer(request, 404, b"Not in replay mirror")
         body = self._read(path, request)
         self._inc("herald/replay/served")
         content_type = _content_type(path, body)
@@ -167,17 +167,12 @@ class ReplayMiddleware:
         logger.warning(message)
         raise DownloadCancelledError(message)
 
-    def _not_found(self, request: Request, status: int, body: bytes) -> Response:
-        headers = {b"Content-Type": b"text/plain"}
-        cls = responsetypes.from_args(headers=headers, url=request.url)
-        return cls(
-            url=request.url,
-            status=status,
-            headers=headers,
-            body=body,
-            request=request,
-            flags=["replay"],
-        )
+
+def answer(request: Request, status: int, body: bytes) -> Response:
+    """A plain-text answer of replay's own (404: not saved; 403: refused), flagged ``replay``."""
+    headers = {b"Content-Type": b"text/plain"}
+    cls = responsetypes.from_args(headers=headers, url=request.url)
+    return cls(url=request.url, status=status, headers=headers, body=body, request=request, flags=["replay"])
 
 
 #: Names of WARC files (``.open``: one being written, never read).

@@ -25,7 +25,7 @@ from herald_spider.archive.reader import read_capture
 from herald_spider.archive.wacz import is_wacz, unpack
 from herald_spider.errors import Refused
 from herald_spider.pages.dates import parse_iso_datetime
-from herald_spider.replay import INDEX_DIR, check_index_cache
+from herald_spider.replay import INDEX_DIR, answer, check_index_cache
 
 logger = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class WarcReplay:
         if location is None:
             self._inc("herald/replay/not_found")
             logger.info("Not in the archive (404): %s", request.url)
-            return _answer(request, 404, b"Not in the archive")
+            return answer(request, 404, b"Not in the archive")
         if self.maxsize and location.length > self.maxsize:
             self._inc("herald/replay/too_large")
             message = (
@@ -147,12 +147,12 @@ class WarcReplay:
                 exc,
                 request.url,
             )
-            return _answer(request, 404, b"Unreadable in the archive")
+            return answer(request, 404, b"Unreadable in the archive")
         if form != request.url and 300 <= capture.status < 400:
             # a redirect captured under another form (``/ID`` -> ``/ID/``) is not this URL's page
             self._inc("herald/replay/not_found")
             logger.info("Not in the archive (404): %s", request.url)
-            return _answer(request, 404, b"Not in the archive")
+            return answer(request, 404, b"Not in the archive")
         if form != request.url:
             self._inc("herald/replay/variant")
             logger.debug("Captured as %s: %s", form, request.url)
@@ -171,9 +171,3 @@ class WarcReplay:
             flags=["replay"],
             protocol=capture.protocol,
         )
-
-
-def _answer(request: Request, status: int, body: bytes) -> Response:
-    headers = Headers({b"Content-Type": b"text/plain"})
-    cls = responsetypes.from_args(headers=headers, url=request.url)
-    return cls(url=request.url, status=status, headers=headers, body=body, request=request, flags=["replay"])

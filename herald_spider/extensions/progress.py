@@ -18,7 +18,7 @@ from scrapy.crawler import Crawler
 from scrapy.exceptions import NotConfigured
 from twisted.internet import task
 
-from herald_spider.backfill import progress_line
+from herald_spider.backfill import progress_line, queued
 from herald_spider.component import CrawlerComponent
 
 logger = logging.getLogger(__name__)
@@ -48,7 +48,8 @@ class BackfillProgress(CrawlerComponent):
         self.crawler.stats.max_value("herald/backfill/max_queued", self._queued())
 
     def _queued(self) -> int:
-        return self._stat("scheduler/enqueued") - self._stat("scheduler/dequeued")
+        assert self.crawler.stats is not None
+        return queued(self.crawler.stats.get_stats())
 
     def _stat(self, key: str) -> int:
         assert self.crawler.stats is not None

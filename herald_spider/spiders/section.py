@@ -17,7 +17,7 @@ from scrapy.utils.sitemap import sitemap_urls_from_robots
 from twisted.python.failure import Failure
 
 from herald_spider import urls
-from herald_spider.backfill import SITEMAPS_BEGIN, Backfill, Window
+from herald_spider.backfill import SITEMAPS_BEGIN, Backfill, Window, queued
 from herald_spider.errors import Refused
 from herald_spider.extensions.frontier import resumed
 from herald_spider.meta import ARTICLE_ID, CARD, FEED, LEGACY_ID
@@ -329,7 +329,8 @@ class SectionSpider(scrapy.Spider):
         :meth:`spider_idle` covers the rest."""
         if self.backfill is None or not self.backfill.pending or self.backfill.in_flight:
             return
-        if self._queued() <= self.settings.getint("HERALD_BACKFILL_QUEUE"):
+        assert self.crawler.stats is not None
+        if queued(self.crawler.stats.get_stats()) <= self.settings.getint("HERALD_BACKFILL_QUEUE"):
             self._schedule_day()
 
     def _schedule_day(self) -> bool:
@@ -342,11 +343,6 @@ class SectionSpider(scrapy.Spider):
             return False
         self.crawler.engine.crawl(self._feed_request(url, "sitemap", meta_depth=DAY_DEPTH))
         return True
-
-    def _queued(self) -> int:
-        stats = self.crawler.stats
-        assert stats is not None
-        return int(stats.get_value("scheduler/enqueued", 0)) - int(stats.get_value("scheduler/dequeued", 0))
 
     def spider_idle(self) -> None:
         """Nothing left to fetch: the next by-day sitemap of a backfill, if any."""
