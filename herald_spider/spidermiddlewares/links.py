@@ -19,7 +19,7 @@ from scrapy.http import Response
 
 from herald_spider.dataset.files import RowBuffer, WriteFailed
 from herald_spider.dataset.schema import LINKS
-from herald_spider.extensions.dataset import crawl_store
+from herald_spider.extensions.dataset import crawl_store, writes_dataset
 from herald_spider.pages.links import PageLink, PageLinks
 
 LINKS_DIR = "links"
@@ -30,11 +30,8 @@ _MICROSECONDS = 1_000_000
 class LinkRecorderMiddleware:
     def __init__(self, crawler: Crawler) -> None:
         self.crawler = crawler
-        #: None when the command writes no dataset (``scrapy parse``): links are taken out of
-        #: the callbacks' output all the same, and not recorded
-        self.buffer: RowBuffer | None = None
-        if not crawler.settings.getbool("HERALD_WRITE_DATASET"):
-            return
+        # Without a dataset to write (not `scrapy crawl`), callbacks yield no links to record.
+        writes_dataset(crawler)
         self.store = crawl_store(crawler)
         self.buffer = RowBuffer(
             self.store.dataset_dir / LINKS_DIR,
@@ -66,8 +63,6 @@ class LinkRecorderMiddleware:
                 yield output
 
     def record(self, response: Response, links: list[PageLink]) -> None:
-        if self.buffer is None:
-            return
         # Whole seconds, in the column's unit (microseconds since the epoch, UTC): pyarrow
         # stores integers in a timestamp column as they are, for a fraction of what a
         # datetime per row costs it to convert (a page has dozens of links).
@@ -90,8 +85,6 @@ class LinkRecorderMiddleware:
         self.crawler.stats.inc_value("herald/links_seen", len(links))
 
     def flush(self) -> None:
-        if self.buffer is None:
-            return
         try:
             self.buffer.flush()
         except WriteFailed as exc:
