@@ -34,6 +34,9 @@ from herald_spider.spiders.section import WorldSpider
 
 
 class MachinerySpider(WorldSpider):
+    # Herald's machinery writes the dataset, as `scrapy crawl` does (runspider does not set it).
+    custom_settings = {"HERALD_WRITE_DATASET": True}  # noqa: RUF012
+
     name = "machinery"
 
     def parse_article(self, response: Response) -> Iterator[Any]:

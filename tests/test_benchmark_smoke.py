@@ -24,3 +24,8 @@ def test_benchmark_runs_on_a_tiny_mirror(tmp_path: Path) -> None:
     assert "50: every article stored | yes" in out
     assert "CPU ms per article in each pass" in out
     assert "loading 2000 known IDs" in out
+    # the machinery crawl runs herald's components (runspider does not write by itself)
+    machinery_log = (tmp_path / "machinery-50.log").read_text(encoding="utf-8")
+    disabled = [line for line in machinery_log.splitlines() if "Disabled herald_spider" in line]
+    assert all("HERALD_WARC_DIR is not set" in line for line in disabled), disabled
+    assert "Wrote 50 articles" in machinery_log
