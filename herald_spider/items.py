@@ -57,6 +57,30 @@ class Article:
     image_url: str | None = None
     #: Topic tags in page order.
     tags: list[str] = field(default_factory=list)
+    #: SEO keywords as the page lists them (JSON-LD ``keywords``, Fusion ``keywords`` or ANS
+    #: ``taxonomy.seo_keywords``, ``meta[name=keywords]``), in page order, no repeats.
+    keywords: list[str] = field(default_factory=list)
+    #: Names of the sections the article is filed under, section first ("Sport", "Rugby"):
+    #: JSON-LD ``articleSection``, Fusion/ANS ``sections``, ``article:section``, the kickers.
+    topics: list[str] = field(default_factory=list)
+    #: BCP 47 primary language subtag ("en"): JSON-LD ``inLanguage``, Fusion ``language``,
+    #: the head's language metas, ``<html lang>``.
+    language: str | None = None
+    #: The lead image (its ``url`` is ``image_url``), then each image of the visible body in
+    #: page order, one entry per image: ``{"url", "caption", "credit", "width", "height"}``.
+    #: ``caption`` as the page shows it (credit line included), ``credit`` its "Photo / X"
+    #: line or else the image's credit in structured data; ``width``/``height`` in pixels of
+    #: that URL, None when the page does not say.
+    images: list[dict[str, Any]] = field(default_factory=list)
+    #: The visible body as blocks ``{"kind", "text"}`` in page order; ``kind`` is
+    #: "paragraph", "subheading", "quote" or "list_item" (one per list item). The paragraph
+    #: blocks joined by blank lines are ``body``.
+    body_blocks: list[dict[str, str]] = field(default_factory=list)
+    #: The texts of the ``subheading`` blocks.
+    subheadings: list[str] = field(default_factory=list)
+    #: The visible body as cleaned HTML: p, h2-h4, blockquote, ul, ol, li, a[href], strong,
+    #: em, br, figure, img[src, alt], figcaption; nothing a non-subscriber is not shown.
+    body_html: str | None = None
     #: SHA-256 of title, description, body and authors: changes when the content changes.
     content_hash: str | None = None
     #: When the page was fetched (UTC).
@@ -93,6 +117,13 @@ class ArticleAdapter(DataclassAdapter):
     @classmethod
     def is_item_class(cls, item_class: type) -> bool:
         return item_class is Article
+
+
+def row_of(item: Any) -> dict[str, Any]:
+    """An item as a row of its table: a shallow copy of its fields (values are not copied again)."""
+    if hasattr(item, "__dataclass_fields__"):
+        return dict(vars(item))
+    return dict(ItemAdapter(item))
 
 
 ItemAdapter.ADAPTER_CLASSES.appendleft(ArticleAdapter)  # type: ignore[attr-defined]

@@ -27,6 +27,13 @@ FIELDS = (
     "body_last",
     "word_count_visible",
     "related_urls",
+    "language",
+    "keywords",
+    "topics",
+    "images",
+    "subheadings",
+    "body_blocks",
+    "body_html",
 )
 EXPECTED = {article["article_id"]: article for article in expected_articles()}
 
@@ -71,6 +78,8 @@ def test_field(article_id: str, field: str) -> None:
 def test_paywalled_text_is_not_stored(article_id: str) -> None:
     article = extracted(article_id).article
     assert EXPECTED[article_id]["hidden_text"] not in (article.body or "")
+    assert EXPECTED[article_id]["hidden_text"] not in (article.body_html or "")
+    assert all(EXPECTED[article_id]["hidden_text"] not in block["text"] for block in article.body_blocks)
     assert article.premium is True
 
 

@@ -12,12 +12,18 @@ from herald_spider.pages.dates import (
     parse_display_datetime,
     parse_iso_datetime,
 )
+from herald_spider.pages.images import image_key, original_url, resized_size
 from herald_spider.pages.normalize import (
     byline_distributor,
+    caption_credit,
+    clean_credit,
     clean_title,
+    language_tag,
     normalize_distributor,
     parse_bool,
+    parse_dimension,
     split_byline,
+    split_keywords,
 )
 
 UTC = UTC
@@ -181,3 +187,145 @@ def test_parse_card_datetime(raw: str, reference: datetime, expected: datetime |
 )
 def test_parse_bool(raw: object, expected: bool | None) -> None:
     assert parse_bool(raw) is expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("en", "en"),
+        ("en-NZ", "en"),
+        ("en_NZ", "en"),
+        ("EN-nz", "en"),
+        (" mi ", "mi"),
+        ("zh-Hant-TW", "zh"),
+        ("haw", "haw"),
+        ("und", None),
+        ("English", None),
+        ("en NZ", None),
+        ("e", None),
+        ("12", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_language_tag(raw: str | None, expected: str | None) -> None:
+    assert language_tag(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("Diplomats in Kyiv earlier this week. Photo / AP", "AP"),
+        ("Black Ferns winger Ruby Tui in action against Australia. Photo / Photosport", "Photosport"),
+        ("Coach Whitney Hansen. Video / NZ Herald / Photosport", "NZ Herald / Photosport"),
+        ("Photo / Supplied", "Supplied"),
+        ("A river at dusk. Photo: Getty Images.", "Getty Images"),
+        ("Flood waters in Auckland. Photos / Dean Purcell", "Dean Purcell"),
+        ("The map of the route. Graphic / NZ Herald", "NZ Herald"),
+        ("File photo / AP", "AP"),
+        ("A photo of the harbour", None),
+        ("Photographers gathered at the gate.", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_caption_credit(raw: str | None, expected: str | None) -> None:
+    assert caption_credit(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (
+            "© Copyright Photosport Ltd 2022 / www.photosport.nz / Photosport Ltd",
+            "Photosport Ltd 2022 / www.photosport.nz / Photosport Ltd",
+        ),
+        ("(c) AP", "AP"),
+        ("Copyright: Reuters", "Reuters"),
+        ("NZ Herald", "NZ Herald"),
+        ("©", None),
+        (None, None),
+    ],
+)
+def test_clean_credit(raw: str | None, expected: str | None) -> None:
+    assert clean_credit(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        (1200, 1200),
+        ("675", 675),
+        (" 16 ", 16),
+        (0, None),
+        (-1, None),
+        ("0", None),
+        (2.5, None),
+        ("1,200", None),
+        (True, None),
+        (None, None),
+        (2**31, None),
+        (2**31 - 1, 2**31 - 1),
+    ],
+)
+def test_parse_dimension(raw: object, expected: int | None) -> None:
+    assert parse_dimension(raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("a, b,,c ", ["a", "b", "c"]),
+        ("Black Ferns", ["Black Ferns"]),
+        ("", []),
+        (None, []),
+        ("Fires &amp; floods", ["Fires & floods"]),
+    ],
+)
+def test_split_keywords(raw: str | None, expected: list[str]) -> None:
+    assert split_keywords(raw) == expected
+
+
+ORIGINAL = "https://cloudfront-ap-southeast-2.images.arcpublishing.com/nzme/W45EBHYF3VDPV4CLWHZWBER2OY.jpg"
+
+
+@pytest.mark.parametrize(
+    ("url", "original", "size", "key"),
+    [
+        (ORIGINAL, ORIGINAL, (None, None), "W45EBHYF3VDPV4CLWHZWBER2OY"),
+        (
+            "https://www.nzherald.co.nz/resizer/Bvq5=/1200x675/filters:quality(70)/"
+            "cloudfront-ap-southeast-2.images.arcpublishing.com/nzme/W45EBHYF3VDPV4CLWHZWBER2OY.jpg",
+            ORIGINAL,
+            (1200, 675),
+            "W45EBHYF3VDPV4CLWHZWBER2OY",
+        ),
+        (
+            "https://www.nzherald.co.nz/resizer/-C1O=/16x9/smart/filters:quality(70)/"
+            "cloudfront-ap-southeast-2.images.arcpublishing.com/nzme/W45EBHYF3VDPV4CLWHZWBER2OY.jpg",
+            ORIGINAL,
+            (16, 9),
+            "W45EBHYF3VDPV4CLWHZWBER2OY",
+        ),
+        (
+            "https://www.nzherald.co.nz/resizer/v2/W45EBHYF3VDPV4CLWHZWBER2OY.jpg?auth=ab12&width=576&height=613"
+            "&quality=70&focal=748%2C876&smart=false",
+            None,
+            (576, 613),
+            "W45EBHYF3VDPV4CLWHZWBER2OY",
+        ),
+        (
+            "https://www.nzherald.co.nz/resizer/C7jm=/arc-anglerfish-syd-prod-nzme/public/W45EBHYF3VDPV4CLWHZWBER2OY.jpg",
+            None,
+            (None, None),
+            "W45EBHYF3VDPV4CLWHZWBER2OY",
+        ),
+        ("https://s3.amazonaws.com/arc-authors/nzme/03dd6682.png", None, (None, None), "03dd6682.png"),
+    ],
+)
+def test_image_urls(url: str, original: str | None, size: tuple[int | None, int | None], key: str) -> None:
+    """Resizer URLs of docs/site.md §10: the embedded original (a v2 or a bucket path names
+    none that can be fetched as it is), the size asked for, and the image's key."""
+    assert original_url(url) == (original or url)
+    assert resized_size(url) == size
+    assert image_key(url) == key

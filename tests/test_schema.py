@@ -12,10 +12,21 @@ import pyarrow.parquet as pq
 import pytest
 from itemadapter import ItemAdapter
 from itemadapter.adapter import DataclassAdapter
+from scrapy.http import HtmlResponse
 
-from herald_spider.dataset.files import CRAWL_MEMORY_POOL, RowBuffer, read_articles, write_table
+from herald_spider.dataset.files import (
+    CRAWL_MEMORY_POOL,
+    RowBuffer,
+    parquet_files,
+    read_articles,
+    write_table,
+)
+from herald_spider.dataset.maintenance import compact_table, file_schema_version, needs_compaction, read_table
 from herald_spider.dataset.schema import ARTICLES, SCHEMA_VERSION, to_table
-from herald_spider.items import Article, ArticleAdapter
+from herald_spider.dataset.tables import ensure_table, snapshot
+from herald_spider.items import Article, ArticleAdapter, row_of
+from herald_spider.pages.article import ArticlePage
+from tests.conftest import FIXTURES
 
 
 def test_item_fields_are_the_schema_columns() -> None:
@@ -109,3 +120,82 @@ def test_row_buffer_encodes_in_the_crawl_pool_and_keeps_every_value(tmp_path: Pa
     assert [metadata.row_group(i).num_rows for i in range(metadata.num_row_groups)] == [10, 2]
     stored = pq.read_table(written[0])
     assert stored.to_pylist() == to_table(rows).to_pylist()
+
+
+#: the articles columns schema version 5 added
+VERSION_5_COLUMNS = ("keywords", "topics", "language", "images", "body_blocks", "subheadings", "body_html")
+
+
+def test_image_and_block_columns_are_declared_structs() -> None:
+    images = ARTICLES.field("images").type
+    assert pa.types.is_list(images) and pa.types.is_struct(images.value_type)
+    assert [(f.name, f.type) for f in images.value_type] == [
+        ("url", pa.string()),
+        ("caption", pa.string()),
+        ("credit", pa.string()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+    ]
+    blocks = ARTICLES.field("body_blocks").type
+    assert [(f.name, f.type) for f in blocks.value_type] == [("kind", pa.string()), ("text", pa.string())]
+    for name in ("keywords", "topics", "subheadings"):
+        assert ARTICLES.field(name).type == pa.list_(pa.string())
+    assert ARTICLES.field("language").type == ARTICLES.field("body_html").type == pa.string()
+
+
+def test_a_version_4_file_reads_with_the_new_columns_null_and_compacts_to_version_5(tmp_path: Path) -> None:
+    table_dir = ensure_table(tmp_path, "articles")
+    version_4 = pa.schema(
+        [ARTICLES.field(name) for name in ARTICLES.names if name not in VERSION_5_COLUMNS],
+        metadata={"herald_spider.table": "articles", "herald_spider.schema_version": "4"},
+    )
+    old_row = {"article_id": "A" * 26, "url": "u1", "title": "Old", "premium": False, "tags": ["World"]}
+    new_row = {
+        "article_id": "B" * 26,
+        "url": "u2",
+        "title": "New",
+        "premium": True,
+        "language": "en",
+        "keywords": ["rugby"],
+        "images": [
+            {
+                "url": "https://x.org/A.jpg",
+                "caption": "A. Photo / AP",
+                "credit": "AP",
+                "width": 2,
+                "height": 1,
+            }
+        ],
+        "body_blocks": [{"kind": "paragraph", "text": "One."}],
+        "body_html": "<p>One.</p>",
+    }
+    pq.write_table(to_table([old_row], version_4), table_dir / "part-v4-00001.parquet")
+    write_table(table_dir, to_table([new_row]), "part-v5-00001")
+
+    table = read_table(table_dir, "articles").sort_by("article_id")
+    assert table.schema.remove_metadata() == ARTICLES.remove_metadata()
+    old, new = table.to_pylist()
+    assert {name: old[name] for name in VERSION_5_COLUMNS} == dict.fromkeys(VERSION_5_COLUMNS)
+    assert old["tags"] == ["World"] and old["title"] == "Old"
+    assert new["images"] == new_row["images"] and new["body_blocks"] == new_row["body_blocks"]
+    assert read_articles(tmp_path).num_rows == 2
+
+    assert needs_compaction(tmp_path, "articles", max_files=100)
+    compact_table(tmp_path, "articles")
+    assert not needs_compaction(tmp_path, "articles", max_files=100)
+    files = parquet_files(snapshot(table_dir))
+    assert files and all(file_schema_version(path) == SCHEMA_VERSION == "5" for path in files)
+    assert all(pq.read_schema(path).remove_metadata() == ARTICLES.remove_metadata() for path in files)
+    assert read_table(table_dir, "articles").sort_by("article_id").to_pylist() == [old, new]
+
+
+def test_an_extracted_article_round_trips_through_parquet(tmp_path: Path) -> None:
+    """The item's lists of dicts become the declared structs and come back unchanged."""
+    path = "eras/www.nzherald.co.nz/world/asia/rich-body-blocks-and-figures/RICHBODY2026MARKUP00000001/"
+    path += "index.html"
+    url = "https://" + "/".join(path.split("/")[1:-1]) + "/"
+    article = ArticlePage(HtmlResponse(url=url, body=(FIXTURES / path).read_bytes())).to_item()
+    assert article.images and article.body_blocks and article.subheadings
+    stored = pq.read_table(write_table(tmp_path, to_table([row_of(article)]), "one")).to_pylist()[0]
+    for name in VERSION_5_COLUMNS:
+        assert stored[name] == getattr(article, name), name

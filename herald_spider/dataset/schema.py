@@ -6,17 +6,31 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import pyarrow as pa
-from itemadapter import ItemAdapter
 
 #: Version 2 added ``revision``, ``first_seen_at`` and ``last_seen_at``; version 3 added the
 #: ``runs`` columns ``since``, ``until`` and ``discovery``; version 4 the ``runs`` columns
-#: ``verdict``, ``failed_checks``, ``request_failures`` and ``sections_failed``. Files of an
-#: older version still read as one dataset (the new columns read as null) and compaction
-#: upgrades them.
-SCHEMA_VERSION = "4"
+#: ``verdict``, ``failed_checks``, ``request_failures`` and ``sections_failed``; version 5 the
+#: ``articles`` (and ``article_revisions``) columns ``keywords``, ``topics``, ``language``,
+#: ``images``, ``body_blocks``, ``subheadings`` and ``body_html``. Files of an older version
+#: still read as one dataset (the new columns read as null) and compaction upgrades them.
+SCHEMA_VERSION = "5"
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
+#: ``Article.images``: one struct per image, lead image first
+_IMAGES = pa.list_(
+    pa.struct(
+        [
+            pa.field("url", pa.string()),
+            pa.field("caption", pa.string()),
+            pa.field("credit", pa.string()),
+            pa.field("width", pa.int32()),
+            pa.field("height", pa.int32()),
+        ]
+    )
+)
+#: ``Article.body_blocks``: kind is "paragraph", "subheading", "quote" or "list_item"
+_BLOCKS = pa.list_(pa.struct([pa.field("kind", pa.string()), pa.field("text", pa.string())]))
 
 ARTICLES = pa.schema(
     [
@@ -39,6 +53,13 @@ ARTICLES = pa.schema(
         pa.field("read_time_minutes", pa.int32()),
         pa.field("image_url", pa.string()),
         pa.field("tags", _STRINGS),
+        pa.field("keywords", _STRINGS),
+        pa.field("topics", _STRINGS),
+        pa.field("language", pa.string()),
+        pa.field("images", _IMAGES),
+        pa.field("body_blocks", _BLOCKS),
+        pa.field("subheadings", _STRINGS),
+        pa.field("body_html", pa.string()),
         pa.field("content_hash", pa.string()),
         pa.field("fetched_at", _TS),
         pa.field("crawl_id", pa.string()),
@@ -131,10 +152,3 @@ TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "links": (LINKS, ()),
     "runs": (RUNS, ("crawl_id",)),
 }
-
-
-def row_of(item: Any) -> dict[str, Any]:
-    """An item as a row: a shallow copy of its fields (values are not copied again)."""
-    if hasattr(item, "__dataclass_fields__"):
-        return dict(vars(item))
-    return dict(ItemAdapter(item))

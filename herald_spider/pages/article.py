@@ -21,24 +21,32 @@ from scrapy.http import TextResponse
 
 from herald_spider import urls
 from herald_spider.items import Article
+from herald_spider.pages import images as img
 from herald_spider.pages import selectors as sel
-from herald_spider.pages.body import body_paragraphs, hidden_classes
+from herald_spider.pages.blocks import BodyWalker, Walked
+from herald_spider.pages.body import body_paragraphs, hidden_classes, visible_sections
 from herald_spider.pages.byline import dom_byline, fusion_people, ld_people
 from herald_spider.pages.eras import Markup
 from herald_spider.pages.loaders import ArticleLoader
 from herald_spider.pages.normalize import (
     byline_distributor,
     clean_text,
+    collapse_ws,
     distributor_from_credit,
     known_distributor,
     parse_bool,
     split_byline,
+    split_keywords,
     word_count,
 )
 from herald_spider.pages.page import Page
 from herald_spider.pages.structured import as_list, breadcrumb_urls, dig, first_str
 
 STAFF_DISTRIBUTOR = "NZ Herald"
+#: the problem of a page whose structured data has a value of the wrong JSON type where a
+#: field is read (the field falls back to the next source)
+MALFORMED = "malformed_structured_data"
+_XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 _T = TypeVar("_T")
 
 
@@ -100,6 +108,25 @@ class ArticlePage(Page):
     def _dom_text(self, queries: tuple[Any, ...]) -> str | None:
         found = self.first(queries)
         return " ".join(sel.TEXT(found)) if found is not None else None
+
+    def _typed(self, value: Any, kind: type | tuple[type, ...], where: str, expected: str) -> Any:
+        """``value`` when it is absent or of the JSON type a field reads; else None, and the
+        page has a problem (``malformed_structured_data``, once per place)."""
+        if value is None or isinstance(value, kind):
+            return value
+        problem = f"{MALFORMED}: {where} is {type(value).__name__}, not {expected}"
+        if problem not in self.problems:
+            self.problems.append(problem)
+        return None
+
+    def _word_list(self, value: Any, where: str) -> list[str]:
+        """The words of a JSON list of strings or of one comma-separated string."""
+        items = self._typed(value, (str, list), where, "a string or a list of strings")
+        words = []
+        for item in [items] if isinstance(items, str) else items or []:
+            if self._typed(item, str, f"an item of {where}", "a string"):
+                words += split_keywords(item)
+        return words
 
     # --- identity ---------------------------------------------------------------------
 
@@ -292,11 +319,23 @@ class ArticlePage(Page):
         )
         return self._value("premium", premium)  # type: ignore[no-any-return]
 
+    @_once
+    def _elements(self) -> list[Any]:
+        """The body elements of structured data: Fusion ``elements``, else ANS
+        ``content_elements``."""
+        for key in ("elements", "content_elements"):
+            value = self._typed(self.fusion.get(key), list, f"Fusion {key}", "a list")
+            if value:
+                return value  # type: ignore[no-any-return]
+        return []
+
     def _structured_body(self) -> list[str]:
         texts = [
-            clean_text(dig(element, "content"))
-            for element in as_list(self.fusion.get("elements"))
-            if dig(element, "type") == "text"
+            clean_text(element.get("content"))
+            for element in self._elements()
+            if isinstance(element, dict)
+            and element.get("type") == "text"
+            and isinstance(element.get("content"), str)
         ]
         paragraphs = [text for text in texts if text]
         body = self.article_ld.get("articleBody")
@@ -305,16 +344,51 @@ class ArticlePage(Page):
         return paragraphs
 
     @_once
-    def body(self) -> str | None:
-        """The visible paragraphs; from structured data when the page has no body section or
-        a cut-off tree (a problem of the page: ``no_body_section``)."""
-        paragraphs = body_paragraphs(self, hidden_classes(self.article_ld))
+    def _classes(self) -> frozenset[str]:
+        return hidden_classes(self.article_ld)
+
+    @_once
+    def _body(self) -> tuple[list[str], bool]:
+        """(the visible paragraphs, whether they come from structured data): from structured
+        data when the page has no body section or a cut-off tree (a problem of the page:
+        ``no_body_section``)."""
+        paragraphs = body_paragraphs(self, self._classes())
         if paragraphs is None:
             self.problems.append("no_body_section")
         if paragraphs is None or self.cut_off:  # a cut-off DOM may hold part of the body, or none
             # Structured copies hold the whole text, paywalled part included: free articles only.
-            paragraphs = (None if self.premium() else self._structured_body()) or paragraphs or []
-        return self._value("body", "\n\n".join(paragraphs) or None)  # type: ignore[no-any-return]
+            structured = None if self.premium() else self._structured_body()
+            if structured:
+                return structured, True
+        return paragraphs or [], False
+
+    @_once
+    def body(self) -> str | None:
+        """The visible paragraphs joined by blank lines."""
+        return self._value("body", "\n\n".join(self._body()[0]) or None)  # type: ignore[no-any-return]
+
+    @_once
+    def _walked(self) -> Walked:
+        """The blocks, HTML and images of the body ``body`` reads (the same source: the
+        visible sections, or the structured data it fell back to)."""
+        walker = BodyWalker(self._classes(), self.era.NOISE, self.url)
+        if self._body()[1]:
+            return walker.walk_structured(self._elements(), self.article_ld.get("articleBody"))
+        sections = visible_sections(self, self._classes())
+        return walker.walk(sections) if sections else Walked()
+
+    @_once
+    def body_blocks(self) -> list[dict[str, str]]:
+        return self._value("body_blocks", self._walked().blocks)  # type: ignore[no-any-return]
+
+    @_once
+    def subheadings(self) -> list[str]:
+        texts = [found["text"] for found in self.body_blocks() if found["kind"] == "subheading"]
+        return self._value("subheadings", texts)  # type: ignore[no-any-return]
+
+    @_once
+    def body_html(self) -> str | None:
+        return self._value("body_html", self._walked().html)  # type: ignore[no-any-return]
 
     def word_count(self) -> int:
         return word_count(self.body())
@@ -326,15 +400,131 @@ class ArticlePage(Page):
 
     # --- image and tags ---------------------------------------------------------------
 
+    def _structured_image(self, value: Any, where: str) -> img.Record | None:
+        image = self._typed(value, dict, where, "an object")
+        if not image:
+            return None
+        for name in ("url", "contentUrl", "caption"):
+            self._typed(image.get(name), str, f"{where}.{name}", "a string")
+        return img.structured_record(image)
+
+    @_once
+    def _lead_records(self) -> list[img.Record]:
+        """What each source says of the lead image, in precedence order: JSON-LD ``image``,
+        Fusion ``image`` / ANS ``promo_items.basic`` / Fusion ``ogImage``, ``og:image``, the
+        hero figure."""
+        ld, fusion = self.article_ld, self.fusion
+        records: list[img.Record | None] = []
+        for value in as_list(ld.get("image")):
+            records.append(
+                img.record(value)
+                if isinstance(value, str)
+                else self._structured_image(value, "JSON-LD image")
+            )
+        records.append(self._structured_image(fusion.get("image"), "Fusion image"))
+        promo = self._typed(fusion.get("promo_items"), dict, "Fusion promo_items", "an object") or {}
+        basic = promo.get("basic")
+        if dig(basic, "type") in (None, "image"):
+            records.append(self._structured_image(basic, "Fusion promo_items.basic"))
+        if self._typed(fusion.get("ogImage"), str, "Fusion ogImage", "a string"):
+            records.append(img.record(fusion["ogImage"]))
+        if og := self.head_first(sel.OG_IMAGE):
+            size = (self.head_first(sel.OG_IMAGE_WIDTH), self.head_first(sel.OG_IMAGE_HEIGHT))
+            records.append(img.record(og, None, None, *size))
+        hero = self.first(self.era.HERO)
+        if hero is not None:
+            pictures, captions = list(hero.iter("img")), list(hero.iter("figcaption"))
+            url = img.largest_candidate(pictures[0], self.url) if pictures else None
+            shown = captions[0] if captions else self.first((self.era.HERO_CAPTION,)) if url else None
+            caption = collapse_ws(" ".join(sel.TEXT(shown))) if shown is not None else None
+            records.append(img.record(url, caption))
+        return [found for found in records if found is not None and found.url]
+
     @_once
     def image_url(self) -> str | None:
+        return self._value("image_url", [found.url for found in self._lead_records()])  # type: ignore[no-any-return]
+
+    @_once
+    def images(self) -> list[dict[str, Any]]:
+        """The lead image, then the visible body's images in page order, one per image (by
+        :func:`~.images.image_key`); each value from structured data first."""
+        in_body: dict[str | None, img.Record] = {}
+        for index, element in enumerate(self._elements()):
+            if isinstance(element, dict) and element.get("type") == "image":
+                found = self._structured_image(element, f"Fusion body element {index + 1}")
+                if found and found.url:
+                    in_body.setdefault(found.key, found)
+        images, seen = [], set()
+        lead = self.image_url()
+        if lead:
+            key = img.image_key(lead)
+            same = [r for r in self._lead_records() if r.key == key] + [
+                r for r in in_body.values() if r.key == key
+            ]
+            images.append(img.merge([img.Record(lead), *same]))
+            seen.add(key)
+        for shown in self._walked().images:
+            if shown.key not in seen:
+                seen.add(shown.key)
+                images.append(img.merge([r for r in (in_body.get(shown.key), shown) if r is not None]))
+        return self._value("images", images)  # type: ignore[no-any-return]
+
+    @_once
+    def keywords(self) -> list[str]:
         ld, fusion = self.article_ld, self.fusion
-        image_urls = (
-            lambda: [first_str(img, dig(img, "url")) for img in as_list(ld.get("image"))],
-            lambda: [dig(fusion, "image", "url"), fusion.get("ogImage")],
-            lambda: self.head_first(sel.OG_IMAGE),
+        keywords: tuple[Callable[[], list[str]], ...] = (
+            lambda: self._word_list(ld.get("keywords"), "JSON-LD keywords"),
+            lambda: (
+                self._word_list(fusion.get("keywords"), "Fusion keywords")
+                + self._word_list(self._taxonomy().get("seo_keywords"), "Fusion taxonomy.seo_keywords")
+            ),
+            lambda: [word for value in self.head(sel.META_KEYWORDS) for word in split_keywords(value)],
         )
-        return self._first(("image_url",), image_urls)  # type: ignore[no-any-return]
+        return self._value("keywords", next((found for found in (s() for s in keywords) if found), []))  # type: ignore[no-any-return]
+
+    @_once
+    def _taxonomy(self) -> dict[str, Any]:
+        return self._typed(self.fusion.get("taxonomy"), dict, "Fusion taxonomy", "an object") or {}
+
+    def _section_names(self, value: Any, where: str) -> list[str]:
+        names = []
+        for section in self._typed(value, list, where, "a list") or []:
+            if self._typed(section, dict, f"an item of {where}", "an object"):
+                names.append(self._typed(section.get("name"), str, f"{where}[].name", "a string"))
+        return [name for name in names if name]
+
+    @_once
+    def topics(self) -> list[str]:
+        """The names of the sections the article is filed under, section first."""
+        fusion = self.fusion
+        topics: tuple[Callable[[], list[str]], ...] = (
+            lambda: self._word_list(self.article_ld.get("articleSection"), "JSON-LD articleSection"),
+            lambda: (
+                self._section_names(fusion.get("sections"), "Fusion sections")
+                + self._section_names(self._taxonomy().get("sections"), "Fusion taxonomy.sections")
+            ),
+            lambda: [name for value in self.head(sel.META_SECTION) for name in split_keywords(value)],
+            lambda: [" ".join(sel.TEXT(link)) for link in self.find(self.era.KICKERS)],
+        )
+        return self._value("topics", next((found for found in (s() for s in topics) if found), []))  # type: ignore[no-any-return]
+
+    @_once
+    def language(self) -> str | None:
+        ld = self.article_ld
+
+        def ld_language() -> Any:
+            value = self._typed(
+                ld.get("inLanguage"), (str, dict), "JSON-LD inLanguage", "a string or an object"
+            )
+            return [value.get("alternateName"), value.get("name")] if isinstance(value, dict) else value
+
+        languages = (
+            ld_language,
+            lambda: self._typed(self.fusion.get("language"), str, "Fusion language", "a string"),
+            lambda: self.head(sel.META_LANGUAGE),
+            lambda: [self.root.get("lang"), self.root.get(_XML_LANG)] if self.root is not None else None,
+        )
+        return self._first(("language",), languages)  # type: ignore[no-any-return]
 
     @_once
     def tags(self) -> list[str]:
@@ -372,6 +562,13 @@ class ArticlePage(Page):
             "read_time_minutes": self.read_time_minutes(),
             "image_url": self.image_url(),
             "tags": self.tags(),
+            "keywords": self.keywords(),
+            "topics": self.topics(),
+            "language": self.language(),
+            "images": self.images(),
+            "body_blocks": self.body_blocks(),
+            "subheadings": self.subheadings(),
+            "body_html": self.body_html(),
             "fetched_at": self.fetched_at,
             "section_path": self.section_path(),
             "updated_at": self.updated_at(),

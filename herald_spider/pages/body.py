@@ -20,7 +20,8 @@ if TYPE_CHECKING:
 _DISPLAY_NONE = re.compile(r"display\s*:\s*none", re.IGNORECASE)
 _CLASS_SELECTOR = re.compile(r"^\.([A-Za-z0-9_-]+)$")
 _SKIP_TAGS = frozenset({"script", "style", "noscript", "template", "button", "svg", "figure"})
-_NOISE_PARAGRAPHS = frozenset({"share this article:", "advertisement"})
+#: paragraphs that are page furniture, not text (lower case)
+NOISE_PARAGRAPHS = frozenset({"share this article:", "advertisement"})
 
 
 def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
@@ -39,7 +40,7 @@ def hidden_classes(ld: dict[str, Any]) -> frozenset[str]:
     return frozenset(names)
 
 
-def _hidden(el: Any, classes: frozenset[str]) -> bool:
+def hidden(el: Any, classes: frozenset[str]) -> bool:
     style = el.get("style")
     if (style and _DISPLAY_NONE.search(style)) or el.get("hidden") is not None:
         return True
@@ -49,10 +50,30 @@ def _hidden(el: Any, classes: frozenset[str]) -> bool:
 def _visible_text(el: Any, classes: frozenset[str]) -> str:
     parts = [el.text or ""]
     for child in el:
-        if isinstance(child.tag, str) and child.tag not in _SKIP_TAGS and not _hidden(child, classes):
+        if isinstance(child.tag, str) and child.tag not in _SKIP_TAGS and not hidden(child, classes):
             parts.append(" " if child.tag == "br" else _visible_text(child, classes))
         parts.append(child.tail or "")
     return "".join(parts)
+
+
+def visible_sections(page: Page, classes: frozenset[str] = frozenset()) -> list[Any] | None:
+    """The body sections a reader sees, in document order (found once per page: every body
+    field reads these), or None when the page has no body section at all."""
+    era = page.era
+    sections = page.find(era.BODY_SECTIONS)  # document order
+    if not sections:
+        first = page.first(era.BODY_FALLBACK)
+        sections = [first] if first is not None else []
+    if not sections:
+        return None
+    return [section for section in sections if not hidden(section, classes)]
+
+
+def paragraph_text(paragraph: Any, classes: frozenset[str]) -> str | None:
+    """A paragraph's visible text, white space collapsed; None for an empty or noise one
+    ("Advertisement", "Share this article:")."""
+    text = collapse_ws(_visible_text(paragraph, classes))
+    return text if text and text.lower() not in NOISE_PARAGRAPHS else None
 
 
 def body_paragraphs(page: Page, classes: frozenset[str] = frozenset()) -> list[str] | None:
@@ -64,13 +85,9 @@ def body_paragraphs(page: Page, classes: frozenset[str] = frozenset()) -> list[s
     outside asides, figures, ads, newsletter and subscription boxes count instead.
     """
     era = page.era
-    sections = page.find(era.BODY_SECTIONS)  # document order
-    if not sections:
-        first = page.first(era.BODY_FALLBACK)
-        sections = [first] if first is not None else []
-    if not sections:
+    visible = visible_sections(page, classes)
+    if visible is None:
         return None
-    visible = [section for section in sections if not _hidden(section, classes)]
     candidates = [child for section in visible for child in section.iterchildren("p")]
     if not candidates and visible:
         excluded = set(page.find(era.BODY_NOISE))
@@ -83,10 +100,7 @@ def body_paragraphs(page: Page, classes: frozenset[str] = frozenset()) -> list[s
         )
     paragraphs = []
     for paragraph in candidates:
-        if _hidden(paragraph, classes):
-            continue
-        text = collapse_ws(_visible_text(paragraph, classes))
-        if text and text.lower() not in _NOISE_PARAGRAPHS:
+        if not hidden(paragraph, classes) and (text := paragraph_text(paragraph, classes)):
             paragraphs.append(text)
     return paragraphs
 
@@ -99,4 +113,4 @@ def _ancestors(el: Any, stop: Any) -> Iterator[Any]:
 
 
 def _hidden_above(el: Any, stop: Any, classes: frozenset[str]) -> bool:
-    return any(_hidden(a, classes) for a in _ancestors(el, stop))
+    return any(hidden(a, classes) for a in _ancestors(el, stop))

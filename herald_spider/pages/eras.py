@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from herald_spider.pages.selectors import Query, by_ui, cls, query, ui, xpath
+from herald_spider.pages.selectors import Noise, Query, by_ui, cls, query, ui, xpath
 
 #: the prefix of every page-wide query: the context node and all below it (as cssselect writes)
 ALL = "descendant-or-self::"
@@ -49,6 +49,25 @@ class Markup:
     BREADCRUMB_HREFS = query(
         _any("nav", ui("breadcrumbs"), cls("breadcrumbs"), tail="/descendant::a/@href"), "breadcrumbs"
     )
+    #: the header's section and subsection links, in page order (their names are topics)
+    KICKERS = query(
+        _any(
+            "a",
+            ui("article__kicker"),
+            ui("article__subkicker"),
+            cls("article__kicker"),
+            cls("article__subkicker"),
+        ),
+        "article__kicker",
+        "article__subkicker",
+    )
+    #: the lead image's figure (2022: a wrapper of it; 2026: the figure itself), §2.6
+    HERO: tuple[Query, ...] = (
+        by_ui("hero-wrapper"),
+        query(f"{ALL}div[{cls('hero-container')}]", "hero-container"),
+    )
+    #: the hero's caption repeated below the header (read when the hero figure has none)
+    HERO_CAPTION = query(f"{ALL}p[{cls('article__heading-caption')}]", "article__heading-caption")
 
     # --- premium markers inside the article header (never cards, menus or share pop-ups) --
     PREMIUM_HEADER = query(f"{ALL}header[{cls('article__header-premium')}]", "article__header-premium")
@@ -127,25 +146,25 @@ class Markup:
         query(f"{ALL}div[{cls('article__content')}]", "article__content"),
         query(f"{ALL}*[@id = 'article-content']", "article-content"),
     )
-    #: blocks inside a body whose paragraphs are not body text
-    BODY_NOISE = query(
-        _any(
-            "*",
-            *(f"self::{tag}" for tag in ("aside", "figure", "figcaption", "nav", "form", "header", "footer")),
-            cls("ad"),
-            ui("ad"),
-            cls("article__ad-wrapper"),
-            ui("newsletter-signup"),
-            cls("newsletter-signup"),
-            ui("premium-toaster"),
-            "@id = 'premium-toaster'",
-            cls("premium-toaster"),
-            cls("share-bar"),
-            ui("share-bar"),
-            cls("article__credits"),
-            cls("article__action-bar"),
-        )
+    #: blocks inside a body whose paragraphs are not body text (the walk of the body's blocks,
+    #: HTML and images tests each element with it; BODY_NOISE finds them all at once)
+    NOISE = Noise(
+        tags=frozenset({"aside", "figure", "figcaption", "nav", "form", "header", "footer"}),
+        classes=frozenset(
+            {
+                "ad",
+                "article__ad-wrapper",
+                "newsletter-signup",
+                "premium-toaster",
+                "share-bar",
+                "article__credits",
+                "article__action-bar",
+            }
+        ),
+        ui=frozenset({"ad", "newsletter-signup", "premium-toaster", "share-bar"}),
+        ids=frozenset({"premium-toaster"}),
     )
+    BODY_NOISE = query(_any("*", *NOISE.predicates()))
 
 
 class Markup2022(Markup):

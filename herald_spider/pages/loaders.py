@@ -17,6 +17,7 @@ from herald_spider.pages.normalize import (
     clean_text,
     clean_title,
     collapse_ws,
+    language_tag,
     normalize_distributor,
     parse_bool,
     parse_read_time,
@@ -91,6 +92,16 @@ class ArticleLoader(ItemLoader):
     subsection_in = Each(slugify)
     authors_out = unique
     tags_out = unique
+    keywords_out = unique
+    topics_out = unique
+    language_in = Each(language_tag)
+    images_in = Identity()
+    images_out = Identity()
+    body_blocks_in = Identity()
+    body_blocks_out = Identity()
+    subheadings_in = Identity()
+    subheadings_out = Identity()
+    body_html_in = Identity()
     distributor_in = Each(normalize_distributor)
     byline_raw_in = Each(collapse_ws)
     published_at_in = Each(parse_datetime)

@@ -286,3 +286,95 @@ def slugify(value: str | None) -> str | None:
         return None
     slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
     return slug or None
+
+
+# --- language, keywords, images -------------------------------------------------------
+
+_LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_][A-Za-z0-9]{1,8})*$")
+
+
+def language_tag(value: str | None) -> str | None:
+    """The BCP 47 primary language subtag, lower case: "en_NZ", "en-NZ" and "EN" are "en".
+
+    "und" (undetermined) and anything that is not a language tag are None.
+
+    >>> [language_tag(v) for v in ("en", "en_NZ", " EN-nz ", "mi", "haw-US")]
+    ['en', 'en', 'en', 'mi', 'haw']
+    >>> [language_tag(v) for v in ("und", "English", "e", "", None, "en NZ")]
+    [None, None, None, None, None, None]
+    """
+    text = collapse_ws(value)
+    match = _LANGUAGE.match(text) if text else None
+    primary = match.group(1).lower() if match else None
+    return primary if primary != "und" else None
+
+
+def split_keywords(value: str | None) -> list[str]:
+    """Keywords from a comma-separated list (JSON-LD ``keywords``, ``meta[name=keywords]``).
+
+    >>> split_keywords(" rugby, World Cup ,, Black Ferns")
+    ['rugby', 'World Cup', 'Black Ferns']
+    >>> split_keywords(None)
+    []
+    """
+    if value is None:
+        return []
+    return [word for word in (clean_text(part) for part in value.split(",")) if word]
+
+
+_CREDIT_LINE = re.compile(
+    r"(?:^|[.!?)\s])\s*(?:file\s+)?(?:photos?|pictures?|images?|illustration|graphic|video)\s*[/:]\s*"
+    r"(?P<credit>[^/:].*?)\s*\.?$",
+    re.IGNORECASE,
+)
+
+
+def caption_credit(caption: str | None) -> str | None:
+    """The credit a caption ends with, in the site's style "… Photo / AP" (docs/site.md §2.6).
+
+    >>> caption_credit("Diplomats in Kyiv earlier this week. Photo / AP")
+    'AP'
+    >>> caption_credit("Coach Whitney Hansen after the win. Video / NZ Herald / Photosport")
+    'NZ Herald / Photosport'
+    >>> caption_credit("Photo / Supplied"), caption_credit("A river at dusk. Photo: Getty Images.")
+    ('Supplied', 'Getty Images')
+    >>> caption_credit("A photo of the harbour") is None, caption_credit(None) is None
+    (True, True)
+    """
+    text = clean_text(caption)
+    match = _CREDIT_LINE.search(text) if text else None
+    return collapse_ws(match.group("credit")) if match else None
+
+
+_COPYRIGHT_WORDS = re.compile(r"^(?:\s*(?:©|\(c\)|copyright)\s*:?\s*)+", re.IGNORECASE)
+
+
+def clean_credit(value: str | None) -> str | None:
+    """An image credit as structured data gives it, without a leading "©" or "Copyright".
+
+    >>> clean_credit("© Copyright Photosport Ltd 2022 / www.photosport.nz")
+    'Photosport Ltd 2022 / www.photosport.nz'
+    >>> clean_credit(" NZ Herald "), clean_credit("©") is None
+    ('NZ Herald', True)
+    """
+    text = clean_text(value)
+    return collapse_ws(_COPYRIGHT_WORDS.sub("", text)) if text else None
+
+
+#: a pixel size is a positive 32-bit integer (the column is int32)
+_MAX_PIXELS = 2**31 - 1
+
+
+def parse_dimension(value: object) -> int | None:
+    """An image width or height in pixels: a positive integer, or a string of digits.
+
+    >>> [parse_dimension(v) for v in (1920, "1211", " 675 ", 0, -3, 1.5, "12px", True, None, 2**40)]
+    [1920, 1211, 675, None, None, None, None, None, None, None]
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and 0 < value <= _MAX_PIXELS:
+        return value
+    return None

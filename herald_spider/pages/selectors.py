@@ -74,6 +74,40 @@ class Query:
         return list(self.xpath(root))
 
 
+@dataclass(frozen=True)
+class Noise:
+    """Elements told apart by tag, class word, ``data-test-ui`` value or id: as XPath
+    predicates (for page-wide queries) and as a test of one element (for a walk that visits
+    every element anyway, where one XPath per element or subtree costs more than the walk).
+
+    >>> noise = Noise(frozenset({"aside"}), frozenset({"ad"}), frozenset({"ad"}), frozenset({"toaster"}))
+    >>> root = etree.fromstring('<r><aside/><p class="x ad"/><p class="adx"/><p id="toaster"/></r>')
+    >>> [noise(el) for el in root], len(xpath(f"//*[{' or '.join(noise.predicates())}]")(root))
+    ([True, True, False, True], 3)
+    """
+
+    tags: frozenset[str]
+    classes: frozenset[str]
+    ui: frozenset[str]
+    ids: frozenset[str]
+
+    def predicates(self) -> list[str]:
+        return [
+            *(f"self::{tag}" for tag in sorted(self.tags)),
+            *(cls(word) for word in sorted(self.classes)),
+            *(ui(value) for value in sorted(self.ui)),
+            *(f"@id = '{value}'" for value in sorted(self.ids)),
+        ]
+
+    def __call__(self, el: Any) -> bool:
+        if el.tag in self.tags:
+            return True
+        classes = el.get("class")
+        if classes and not self.classes.isdisjoint(classes.split()):
+            return True
+        return el.get("data-test-ui") in self.ui or el.get("id") in self.ids
+
+
 def query(path: str, *needs: str) -> Query:
     return Query(xpath(path), needs)
 
@@ -114,25 +148,63 @@ META_AUTHOR: HeadKey = (
     ("meta", "name", "author", "content"),
     ("meta", "property", "article:author", "content"),
 )
+OG_IMAGE_WIDTH: HeadKey = (("meta", "property", "og:image:width", "content"),)
+OG_IMAGE_HEIGHT: HeadKey = (("meta", "property", "og:image:height", "content"),)
+META_KEYWORDS: HeadKey = (
+    ("meta", "name", "keywords", "content"),
+    ("meta", "name", "news_keywords", "content"),
+)
+#: the page's language as its head states it (the ``<html lang>`` attribute is read apart)
+META_LANGUAGE: HeadKey = (
+    ("meta", "http-equiv", "content-language", "content"),
+    ("meta", "http-equiv", "Content-Language", "content"),
+    ("meta", "name", "language", "content"),
+    ("meta", "property", "og:locale", "content"),
+)
 HTML_TITLE = query("descendant-or-self::title/text()")
 PREMIUM_URL_SEGMENT = "/premium/"
 
-# --- related blocks and story cards ---------------------------------------------------
-#: Blocks of links, in precedence order (a link inside two blocks takes the first one's kind):
-#: (kind, tag, data-test-ui value, a word the class may contain instead). A tag of None: the
-#: block is the parent of any element with that data-test-ui value (see SIDEBAR_BLOCKS).
-LINK_BLOCKS = (
-    ("related", "aside", "related-articles", "related-articles"),
-    ("discover-more", "aside", "discover-more", "discover-more"),
-    ("latest-from", "section", "latest-from-articles__section", None),
-    ("latest-from", None, "article-sidebar__section-LatestFrom", None),
-    ("most-read", "section", "most-read", "most-read"),
-    ("subsection", "nav", "section-header__subnav", None),
-    ("section-card", "section", "story-list", None),
+# --- link blocks and story cards -------------------------------------------------------
+#: The kind of the site's own navigation: the header menu, the mega-menu (``section#sidebar``)
+#: and the footer. Their links repeat on every page and say nothing of it: the links table
+#: does not record them (:func:`herald_spider.pages.links.page_links` counts them).
+NAVIGATION = "navigation"
+#: Blocks of links: (kind, tag, attribute, value). An element with that tag whose attribute
+#: has that value (for ``class``: has that word among its class names) is a block of that
+#: kind; a link takes the kind of the innermost block it sits in (a related aside inside the
+#: body is ``related``, not ``body``). A tag of None: the block is the parent of any element
+#: whose data-test-ui has that value (see SIDEBAR_BLOCKS). docs/site.md §2.4, §2.10, §5.
+LINK_BLOCKS: tuple[tuple[str, str | None, str, str], ...] = (
+    (NAVIGATION, "header", "data-test-ui", "header"),
+    (NAVIGATION, "nav", "data-test-ui", "nav-menu"),
+    (NAVIGATION, "section", "id", "sidebar"),
+    (NAVIGATION, "footer", "data-test-ui", "footer"),
+    # section pages
+    ("subsection", "nav", "data-test-ui", "section-header__subnav"),
+    ("section-card", "section", "data-test-ui", "story-list"),
+    ("most-read", "section", "data-test-ui", "most-read"),
+    ("most-read", "section", "class", "most-read"),
+    ("most-read", "section", "data-test-ui", "article-sidebar-RightHandColumn"),  # "Most Popular"
+    # article pages: the kicker / breadcrumbs, the story text and the blocks around it
+    ("breadcrumb", "header", "data-test-ui", "article__header"),
+    ("breadcrumb", "header", "class", "article__header"),
+    ("breadcrumb", "nav", "data-test-ui", "breadcrumbs"),
+    ("body", "section", "data-test-ui", "article__body"),
+    ("body", "section", "class", "article__body"),
+    ("body", "section", "data-test-ui", "article-top-body"),
+    ("body", "section", "data-test-ui", "article-bottom-body"),
+    ("body", "section", "class", "article-viva__body"),
+    ("related", "aside", "data-test-ui", "related-articles"),
+    ("related", "aside", "class", "related-articles"),
+    ("discover-more", "aside", "data-test-ui", "discover-more"),
+    ("discover-more", "aside", "class", "discover-more"),
+    ("latest-from", "section", "data-test-ui", "latest-from-articles__section"),
+    ("latest-from", "section", "data-ref-group", "latestfromheader"),
+    ("latest-from", None, "data-test-ui", "article-sidebar__section-LatestFrom"),
 )
 #: per tagless entry of LINK_BLOCKS (by its position): the elements whose parent is the block
 SIDEBAR_BLOCKS = {
-    position: by_ui(value) for position, (_, tag, value, _) in enumerate(LINK_BLOCKS) if tag is None
+    position: by_ui(value) for position, (_, tag, _, value) in enumerate(LINK_BLOCKS) if tag is None
 }
 STORY_CARD = query(
     f"descendant-or-self::article[({cls('story-card')}) or ({cls('bg-white')})]"

@@ -11,8 +11,9 @@ from scrapy.crawler import Crawler
 
 from herald_spider.component import CrawlerComponent
 from herald_spider.dataset.files import RowBuffer, WriteFailed, remove_stale_temporaries
-from herald_spider.dataset.schema import ARTICLES, row_of
+from herald_spider.dataset.schema import ARTICLES
 from herald_spider.extensions.dataset import crawl_store
+from herald_spider.items import row_of
 
 logger = logging.getLogger(__name__)
 
