@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import zlib
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -96,8 +97,10 @@ def test_numbers_match_the_dataset(dataset: Path, report: Path) -> None:
     distributors = articles["distributor"].to_pylist()
     leader = max(set(distributors), key=distributors.count)
     assert f">{leader}<" in section(page, "people")
-    kinds = read_table(dataset / "links", "links")["kind"].to_pylist()
-    assert f">{kinds.count('other')}<" in section(page, "links")
+    kinds = Counter(read_table(dataset / "links", "links")["kind"].to_pylist())
+    assert {"subsection", "most-read", "section-card", "latest-from", "rss"} <= set(kinds)
+    for kind, rows in kinds.items():  # every kind the crawls wrote, with its rows
+        assert re.search(rf">{re.escape(kind)}<.*?>{rows}<", section(page, "links"), re.S), kind
     history = section(page, "runs")
     assert "second" in history
     for run in runs:

@@ -1,5 +1,5 @@
-"""The section spider's routing of article links: each article requested once, other URLs
-for it kept only while its page may still answer 404."""
+"""The section spider's routing: each article and each subsection requested once, other URLs
+for an article kept only while its page may still answer 404."""
 
 from __future__ import annotations
 
@@ -10,6 +10,9 @@ from scrapy.utils.test import get_crawler
 from herald_spider.meta import ARTICLE_ID
 from herald_spider.pages.links import PageLink
 from herald_spider.spiders.section import WorldSpider
+from tests.conftest import expected_site, response_for
+
+SITE = expected_site()
 
 ID = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 URL = f"https://www.nzherald.co.nz/world/a-story/{ID}/"
@@ -45,3 +48,22 @@ def test_a_fetched_article_keeps_only_its_id() -> None:
     assert spider.variants == {}
     assert follow(spider, ALIAS) == [] and follow(spider, URL) == []
     assert spider.tried == {ID: ()} and spider.variants == {}
+
+
+def test_a_section_page_requests_each_subsection_once() -> None:
+    """A subsection is a link of every block it sits in (subnav, card kickers): one request
+    each. The subnav leads to every subsection; the menus, not recorded, are not needed."""
+    spider = world()
+    start = SITE["start_url"]
+    out = list(spider.parse_section(response_for(start)))
+    sections = [r.url for r in out if isinstance(r, Request) and r.callback == spider.parse_section]
+    assert len(sections) == len(set(sections))
+    assert sorted(sections) == sorted(u for u in SITE["section_urls"] if u != start)
+
+
+def test_an_article_in_several_blocks_is_requested_once() -> None:
+    spider = world()
+    out = list(spider.parse_section(response_for(SITE["start_url"])))
+    articles = [r.meta[ARTICLE_ID] for r in out if isinstance(r, Request) and ARTICLE_ID in r.meta]
+    assert "4FNSMDYJEPLVR7RT3WW6ETSFJW" in articles  # a card and the first of "Most read"
+    assert len(articles) == len(set(articles))

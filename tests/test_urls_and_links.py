@@ -58,11 +58,14 @@ def test_section_page_offers_every_subsection() -> None:
     assert set(SITE["section_urls"]) <= sections
 
 
-def test_links_are_canonical_and_unique_per_article() -> None:
+def test_links_are_canonical_and_unique_per_article_and_kind() -> None:
+    """One link per (article, kind), and one URL per article on a page, whatever blocks it
+    sits in."""
     for page in SITE["section_urls"] + SITE["article_urls"]:
         links = [link for link in _links(page) if link.article_id]
-        ids = [link.article_id for link in links]
-        assert len(ids) == len(set(ids)), page
+        pairs = [(link.article_id, link.kind) for link in links]
+        assert len(pairs) == len(set(pairs)), page
+        assert len({link.url for link in links}) == len({link.article_id for link in links}), page
         for link in links:
             assert link.url == urls.canonical_article_url(link.url)
 
@@ -151,8 +154,8 @@ def test_plain_urls_read_without_parsing_as_parsed() -> None:
 
 
 def test_a_sponsored_anchor_does_not_claim_its_href() -> None:
-    """The first anchor that is not sponsored decides the kind of an href; one marked
-    sponsored before it is as if it were not there, and a later sponsored one changes nothing."""
+    """An anchor marked sponsored is as if it were not there: the blocks holding the story
+    only as sponsored anchors give it no link, the one holding a plain anchor does."""
     story = "https://www.nzherald.co.nz/world/a-story/ABCDEFGHIJKLMNOPQRSTUVWXYZ/"
     body = (
         f'<aside data-test-ui="related-articles"><a rel="nofollow Sponsored" href="{story}">ad</a></aside>'

@@ -25,40 +25,60 @@ class PageLink(NamedTuple):
 
 
 class PageLinks(NamedTuple):
-    """Every link a page holds, followed or not: a callback yields it, once per page, for the
-    links table (:class:`~herald_spider.spidermiddlewares.links.LinkRecorderMiddleware` takes it
-    out of the callback's output; it is neither a request nor an item)."""
+    """Every link a page holds, followed or not, one per (URL, kind): a callback yields it,
+    once per page, for the links table
+    (:class:`~herald_spider.spidermiddlewares.links.LinkRecorderMiddleware` takes it out of
+    the callback's output; it is neither a request nor an item). ``navigation``: the anchors
+    of the site's menus and footer, which are not recorded, only counted."""
 
     links: list[PageLink]
+    navigation: int = 0
 
 
-def _block_tests() -> dict[str, list[tuple[int, str, str | None]]]:
-    """Per block tag: (position in ``LINK_BLOCKS``, data-test-ui value, class word)."""
-    tests: dict[str, list[tuple[int, str, str | None]]] = {}
-    for position, (_, tag, value, word) in enumerate(sel.LINK_BLOCKS):
+def _block_tests() -> dict[str, dict[str, dict[str, str]]]:
+    """Per block tag, per attribute: value -> kind (``LINK_BLOCKS``; the first entry wins)."""
+    tests: dict[str, dict[str, dict[str, str]]] = {}
+    for kind, tag, attribute, value in sel.LINK_BLOCKS:
         if tag is not None:
-            tests.setdefault(tag, []).append((position, value, word))
+            tests.setdefault(tag, {}).setdefault(attribute, {}).setdefault(value, kind)
     return tests
 
 
 _BLOCK_TESTS = _block_tests()
 
 
+def _block_kind(el: Any) -> str | None:
+    for attribute, kinds in _BLOCK_TESTS[el.tag].items():
+        found = el.get(attribute)
+        if not found:
+            continue
+        if attribute != "class":
+            if found in kinds:
+                return kinds[found]
+            continue
+        for word in found.split():
+            if word in kinds:
+                return kinds[word]
+    return None
+
+
 def _anchor_kinds(root: Any, find: Callable[[sel.Query], list[Any]]) -> dict[Any, str]:
-    """The kind of each anchor inside a link block. One walk over the block tags finds the
-    blocks (a page-wide XPath per kind cost more than the rest of ``page_links``)."""
-    blocks: list[list[Any]] = [[] for _ in sel.LINK_BLOCKS]
-    for el in root.iter(*_BLOCK_TESTS):
-        ui, classes = el.get("data-test-ui"), el.get("class") or ""
-        for position, value, word in _BLOCK_TESTS[el.tag]:
-            if ui == value or (word is not None and word in classes):
-                blocks[position].append(el)
-    for position, query in sel.SIDEBAR_BLOCKS.items():
-        blocks[position] = [parent for el in find(query) if (parent := el.getparent()) is not None]
+    """The kind of each anchor inside a link block: that of the innermost block holding it.
+    One walk over the block tags finds the blocks (a page-wide XPath per kind cost more than
+    the rest of ``page_links``) in document order, where a block comes before the blocks
+    inside it, which then override its kind. A block found as the parent of a marker
+    (``SIDEBAR_BLOCKS``) only gives its kind to anchors no other block claimed."""
     kinds: dict[Any, str] = {}
-    for (kind, *_), found in zip(sel.LINK_BLOCKS, blocks, strict=True):
-        for block in found:
-            for anchor in block.iter("a"):
+    for el in root.iter(*_BLOCK_TESTS):
+        kind = _block_kind(el)
+        if kind is not None:
+            for anchor in el.iter("a"):
+                kinds[anchor] = kind
+    for position, query in sel.SIDEBAR_BLOCKS.items():
+        kind = sel.LINK_BLOCKS[position][0]
+        for marker in find(query):
+            parent = marker.getparent()
+            for anchor in parent.iter("a") if parent is not None else ():
                 kinds.setdefault(anchor, kind)
     return kinds
 
@@ -68,17 +88,20 @@ _ABSOLUTE = ("/", "https://", "http://")
 
 @functools.lru_cache(maxsize=512)
 def _site_link_target(origin: str, href: str) -> tuple[str | None, str | None, str | None]:
-    # Menus, footers and "latest" blocks repeat on every page: classify each such href once.
+    # Cards and "latest" blocks repeat from page to page: classify each such href once.
     # A few hundred entries hold them; more would only keep one-off article links (memory).
     return urls.href_target(origin, href)
 
 
 def page_links(
     root: Any, find: Callable[[sel.Query], list[Any]], base: str, default_kind: str = "other"
-) -> list[PageLink]:
-    """Links to site articles and section listings, canonicalised, first occurrence of each,
-    from the tree of a page at ``base`` (``find`` runs a query on it). An anchor inside no
-    link block has the ``default_kind``.
+) -> PageLinks:
+    """Links to site articles and section listings, canonicalised, once per (URL, kind),
+    from the tree of a page at ``base`` (``find`` runs a query on it). Each anchor has the
+    kind of the innermost link block it sits in (``selectors.LINK_BLOCKS``), or the
+    ``default_kind`` outside every block; a URL in several blocks is a link of each kind.
+    Anchors of the site's navigation (menus, footer) are left out and counted; hrefs that name
+    a place on the page itself (``#...``) are left out.
 
     Several URLs for one article (query strings, fragments, ``http://``, no trailing slash)
     collapse into one; a ``/premium/`` URL wins over the same ID without it, because the site
@@ -87,21 +110,28 @@ def page_links(
     kinds = _anchor_kinds(root, find)
     parts = urlsplit(base)
     origin = f"{parts.scheme}://{parts.netloc}/"
-    seen: set[str] = set()
-    by_article: dict[str, PageLink] = {}
-    sections: dict[str, PageLink] = {}
+    navigation = 0
+    seen: set[tuple[str, str]] = set()
+    # per article ID: its URL and kinds; per section path: its kinds (dicts keep the order)
+    articles: dict[str, tuple[str, dict[str, None]]] = {}
+    sections: dict[str, dict[str, None]] = {}
     for anchor in root.iter("a"):
         href = anchor.get("href")
         if not href:
             continue
+        kind = kinds.get(anchor, default_kind)
+        if kind == sel.NAVIGATION:
+            navigation += 1
+            continue
         href = href.strip()
-        if href in seen:  # the first occurrence decides, as below
+        if href.startswith("#"):  # a place on this page (share buttons): no link to another
+            continue
+        if (href, kind) in seen:
             continue
         rel = anchor.get("rel")
         if rel and "sponsored" in rel.lower().split():  # as if it were not there
             continue
-        seen.add(href)
-        kind = kinds.get(anchor, default_kind)
+        seen.add((href, kind))
         # An absolute URL or an absolute path joins the same against any page of the same origin.
         if href.startswith(_ABSOLUTE):
             article_url, key, path = _site_link_target(origin, href)
@@ -109,15 +139,22 @@ def page_links(
             article_url, key, path = urls.href_target(base, href)
         if article_url:
             assert key is not None
-            known = by_article.get(key)
+            known = articles.get(key)
             if known is None:
-                by_article[key] = PageLink(article_url, kind, key)
-            elif sel.PREMIUM_URL_SEGMENT in article_url and sel.PREMIUM_URL_SEGMENT not in known.url:
-                by_article[key] = PageLink(article_url, known.kind, key)
-            continue
-        if path and path not in sections:
-            sections[path] = PageLink(urls.section_url(path), kind, None, path)
-    return list(by_article.values()) + list(sections.values())
+                articles[key] = (article_url, {kind: None})
+                continue
+            if sel.PREMIUM_URL_SEGMENT in article_url and sel.PREMIUM_URL_SEGMENT not in known[0]:
+                articles[key] = known = (article_url, known[1])
+            known[1][kind] = None
+        elif path:
+            sections.setdefault(path, {})[kind] = None
+    links = [PageLink(url, kind, key) for key, (url, found) in articles.items() for kind in found]
+    links += [
+        PageLink(urls.section_url(path), kind, None, path)
+        for path, found in sections.items()
+        for kind in found
+    ]
+    return PageLinks(links, navigation)
 
 
 def related_urls(links: Iterable[PageLink], own_id: str | None) -> list[str]:

@@ -21,7 +21,7 @@ from herald_spider.pages import tree
 from herald_spider.pages.cards import CardSignal, card_signals
 from herald_spider.pages.eras import Markup, era_of
 from herald_spider.pages.legacy import legacy_article_links
-from herald_spider.pages.links import PageLink, page_links
+from herald_spider.pages.links import PageLink, PageLinks, page_links
 from herald_spider.pages.selectors import HeadKey, Query
 from herald_spider.pages.structured import article_objects, decode_fusion, decode_json_ld
 
@@ -186,9 +186,16 @@ class Page:
 
     # --- what every page offers -------------------------------------------------------
 
+    def page_links(self, default_kind: str = "other") -> PageLinks:
+        """Links to site articles and section listings, once per (URL, kind), and the count of
+        navigation anchors left out (:func:`~.links.page_links`)."""
+        if self.root is None:
+            return PageLinks([])
+        return page_links(self.root, self.find, self.url, default_kind)
+
     def links(self, default_kind: str = "other") -> list[PageLink]:
-        """Links to site articles and section listings (:func:`~.links.page_links`)."""
-        return page_links(self.root, self.find, self.url, default_kind) if self.root is not None else []
+        """The links of :meth:`page_links`."""
+        return self.page_links(default_kind).links
 
     def cards(self, reference: datetime) -> dict[str, CardSignal]:
         """Article ID -> what its first story card shows (:func:`~.cards.card_signals`)."""

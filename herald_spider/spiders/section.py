@@ -151,24 +151,43 @@ class SectionSpider(scrapy.Spider):
     # --- routing ----------------------------------------------------------------------
 
     def parse_section(self, response: Response) -> Iterator[Any]:
+        """A section listing: follow its subsections under the section and its articles.
+
+        Contracts for ``scrapy check`` (the article links the callbacks of one check share
+        the spider's memory of requested articles, so only the seven subsections are counted):
+
+        @url https://www.nzherald.co.nz/world/
+        @returns items 0 0
+        @returns requests 7
+        """
         self._count("herald/pages_parsed")
         if not isinstance(response, HtmlResponse):
             self._count("herald/pages_not_html")
             self.logger.warning("Not an HTML page: %s", response.url)
             return
         page = Page(response)
-        links = page.links(default_kind="section-card")
-        yield from self._for_links_table(links)
+        found = page.page_links()
+        links = found.links
+        yield from self._for_links_table(found)
         if not links:
             self._count("herald/sections_without_links")
             self.logger.warning("No article or section links on section page %s", response.url)
+        followed = {self.section}  # a section is a link of each block it sits in: one request
         for link in links:
-            if link.section and urls.is_under(link.section, self.section) and link.section != self.section:
+            if link.section and link.section not in followed and urls.is_under(link.section, self.section):
+                followed.add(link.section)
                 yield response.follow(link.url, callback=self.parse_section, errback=self.request_failed)
         yield from self._follow_articles(links, self._cards(page), "links")
         yield from self._follow_legacy(page)
 
     def parse_article(self, response: Response) -> Iterator[Any]:
+        """An article: its item (when under the section) and the articles it links to.
+
+        @url https://www.nzherald.co.nz/world/russia-at-an-impasse-with-the-west-warns-it-is-ready-to-abandon-diplomacy/ZENJPN3QZCD533OKO7FSX5JTSK/
+        @returns items 1 1
+        @scrapes article_id url title description authors distributor published_at body word_count
+        @scrapes section section_path image_url content_hash fetched_at
+        """
         self._count("herald/pages_parsed")
         self._fetched(response)
         if not isinstance(response, HtmlResponse):
@@ -188,8 +207,9 @@ class SectionSpider(scrapy.Spider):
             self.logger.warning("Page problem at %s: %s", response.url, problem)
         # Links before the article: they are scheduled, and journalled by the frontier, before
         # the article is stored, so a crawl killed after the write still knows where it led.
-        links = page.links()
-        yield from self._for_links_table(links)
+        found = page.page_links()
+        links = found.links
+        yield from self._for_links_table(found)
         if self.backfill is None:
             yield from self._follow_articles(links, self._cards(page), "links")
             yield from self._follow_legacy(page)
@@ -202,6 +222,11 @@ class SectionSpider(scrapy.Spider):
             yield article
 
     def parse_robots(self, response: Response) -> Iterator[scrapy.Request]:
+        """robots.txt: the feeds to read, from its ``Sitemap:`` lines or the known URLs.
+
+        @url https://www.nzherald.co.nz/robots.txt
+        @returns requests 2 2
+        """
         listed = [
             url for url in sitemap_urls_from_robots(response.body, base_url=response.url) if urls.on_site(url)
         ]
@@ -236,7 +261,13 @@ class SectionSpider(scrapy.Spider):
         return scrapy.Request(url, callback=self.parse_feed, errback=self.feed_failed, meta=meta)
 
     def parse_feed(self, response: Response) -> Iterator[Any]:
-        """A sitemap index, a sitemap or an RSS feed: follow what it lists, as it is read."""
+        """A sitemap index, a sitemap or an RSS feed: follow what it lists, as it is read.
+
+        @url https://www.nzherald.co.nz/arc/outboundfeeds/rss/section/world/?outputType=xml&_website=nzh
+        @meta {"herald_feed": "rss"}
+        @returns items 0 0
+        @returns requests 1
+        """
         self._count("herald/pages_parsed")
         feed = response.meta[FEED]
         maxsize = response.meta.get("download_maxsize", self.settings.getint("DOWNLOAD_MAXSIZE"))
@@ -317,7 +348,7 @@ class SectionSpider(scrapy.Spider):
         if not links:
             return 0
         self._count(f"herald/discovery/{source}/listed", len(links))
-        yield from self._for_links_table(links)  # how each article was found
+        yield from self._for_links_table(PageLinks(links))  # how each article was found
         requests = list(self._follow_articles(links, cards, source))
         yield from requests
         return len(requests)
@@ -352,11 +383,11 @@ class SectionSpider(scrapy.Spider):
         if self._schedule_day():
             raise DontCloseSpider
 
-    def _for_links_table(self, links: list[PageLink]) -> Iterator[PageLinks]:
+    def _for_links_table(self, links: PageLinks) -> Iterator[PageLinks]:
         """The page's links for the links table, in a crawl that writes the dataset (not in
         ``scrapy parse``, which calls callbacks without the middleware that records them)."""
         if self.crawler.settings.getbool("HERALD_WRITE_DATASET"):
-            yield PageLinks(links)
+            yield links
 
     def _fetched(self, response: Response) -> None:
         """Forget the URLs of an article whose page came back: it is not requested again."""
