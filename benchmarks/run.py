@@ -216,7 +216,11 @@ def bench_size(
     replay = f"HERALD_REPLAY={mirror}"
     dataset = work / f"dataset-{size}"
     floors, machineries, heralds = [], [], []
-    for _ in range(max(1, passes)):
+    for number in range(max(1, passes)):
+        print(
+            f"{size}: floor, herald{' and machinery' if split else ''} crawls, pass {number + 1} ...",
+            flush=True,
+        )
         floors.append(
             crawl(
                 "floor",
@@ -245,8 +249,13 @@ def bench_size(
     floor, herald = best_pass(floors), best_pass(heralds)
     stored = STORED.search((work / f"herald-{size}.log").read_text(errors="replace"))
     pages = article_pages(mirror)
+    print(f"{size}: lxml parse bound over {len(pages)} pages ...", flush=True)
     bound = parse_bound(pages)
     some = sample(pages, peer_sample)
+    print(
+        f"{size}: extraction{' and trafilatura' if peer else ''} over {len(some)} pages, 3 passes ...",
+        flush=True,
+    )
     extraction, peer_run = extraction_runs(some, peer)
     return {
         "size": size,
@@ -411,8 +420,10 @@ def main() -> None:
     if args.known:
         dataset = args.work / f"known-{args.known}"
         if not (dataset / ".complete").exists():
+            print(f"writing a dataset of {args.known} known articles in {dataset} ...", flush=True)
             write_known_dataset(dataset, args.known)
             (dataset / ".complete").touch()
+        print(f"loading {args.known} known IDs in a fresh process ...", flush=True)
         known = measure_known_load(dataset)
     checks = report(results, known)
     if args.strict and not all(ok for _, ok in checks):

@@ -54,7 +54,9 @@ class ArticleStore:
     def __init__(self, dataset_dir: Path, crawl_id: str) -> None:
         #: the crawl's verdict (herald_spider/health.py), once the spider closed
         self.verdict: Any = None
-        self.dataset_dir = dataset_dir
+        #: Absolute, so every message names the folder wherever it is read (not resolved: a
+        #: link in the path stays a link, which the dataset's safety checks look at).
+        self.dataset_dir = dataset_dir.absolute()
         self.crawl_id = crawl_id
         self._known: KnownIds | None = None
         #: Stored articles requested again (``-a refresh=...``) whose page has not arrived yet.

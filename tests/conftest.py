@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -44,3 +46,14 @@ def project_crawler(spidercls: Any = None, **settings: Any) -> Any:
     defaults = {name: getattr(project, name) for name in dir(project) if name.startswith("HERALD_")}
     defaults["HERALD_WRITE_DATASET"] = True  # as `scrapy crawl` sets it
     return get_crawler(spidercls, settings_dict={**defaults, **settings})
+
+
+def run_benchmark(module: str, *args: str, work: Path, timeout: int = 600) -> str:
+    """Run ``python -m <module> <args> --work <work>`` from the project; its output, once it
+    exited 0."""
+    command = [sys.executable, "-m", module, *args, "--work", str(work)]
+    done = subprocess.run(
+        command, cwd=Path(__file__).resolve().parents[1], capture_output=True, text=True, timeout=timeout
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return done.stdout

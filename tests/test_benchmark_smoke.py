@@ -2,20 +2,14 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
-PROJECT = Path(__file__).resolve().parents[1]
+from tests.conftest import run_benchmark
 
 
 def test_benchmark_runs_on_a_tiny_mirror(tmp_path: Path) -> None:
-    command = [sys.executable, "-m", "benchmarks.run", "--sizes", "50", "--peer-sample", "5"]
-    command += ["--known", "2000", "--no-peer", "--crawl-passes", "1", "--split"]
-    command += ["--work", str(tmp_path)]
-    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
-    out = done.stdout
+    args = ("--sizes", "50", "--peer-sample", "5", "--known", "2000", "--no-peer", "--crawl-passes", "1")
+    out = run_benchmark("benchmarks.run", *args, "--split", work=tmp_path, timeout=300)
     assert "| floor | 50 |" in out
     assert "| herald | 50 |" in out
     assert "| machinery | 50 |" in out

@@ -3,8 +3,6 @@ and a small run of the whole benchmark ends well and prints its tables."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 from warcio.archiveiterator import ArchiveIterator
@@ -14,8 +12,7 @@ from benchmarks.warc import mirror_files, mirror_to_warc
 from herald_spider import urls
 from herald_spider.archive.index import ArchiveIndex
 from herald_spider.replay import mirror_path
-
-PROJECT = Path(__file__).resolve().parents[1]
+from tests.conftest import run_benchmark
 
 
 def test_every_mirror_file_becomes_a_capture_at_its_url(tmp_path: Path) -> None:
@@ -54,11 +51,8 @@ def test_every_mirror_file_becomes_a_capture_at_its_url(tmp_path: Path) -> None:
 
 def test_a_small_run_of_the_benchmark_prints_its_tables(tmp_path: Path) -> None:
     """The whole benchmark on 40 articles, one pass (about 15 seconds)."""
-    command = [sys.executable, "-m", "benchmarks.warc", "--sizes", "40", "--passes", "1"]
-    command += ["--index-entries", "20000", "--work", str(tmp_path)]
-    done = subprocess.run(command, cwd=PROJECT, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
-    out = done.stdout
+    args = ("--sizes", "40", "--passes", "1", "--index-entries", "20000")
+    out = run_benchmark("benchmarks.warc", *args, work=tmp_path, timeout=300)
     for heading in (
         "### Replay: WARC vs folder",
         "### Recording (40 articles",

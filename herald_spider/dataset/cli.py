@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import os
 import sys
 import uuid
-from collections.abc import Iterator, Sequence
-from datetime import date, datetime
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
+import polars as pl
+import polars.selectors as cs
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
@@ -26,17 +31,18 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from herald_spider.dataset.files import parquet_files
+from herald_spider.dataset.files import file_batches, parquet_files, tool_memory_pool
 from herald_spider.dataset.integrity import check_dataset, check_is_dataset, describe, table_problems
 from herald_spider.dataset.lock import DatasetLock
-from herald_spider.dataset.maintenance import compact_table, read_table
+from herald_spider.dataset.maintenance import compact_table, compaction_work, read_table, table_rows
 from herald_spider.dataset.schema import TABLES
 from herald_spider.dataset.tables import DEFAULT_GRACE_SECONDS, snapshot
 from herald_spider.dataset.validate import validate
 from herald_spider.errors import Refused
 
 console = Console()  # replaced in main(), so the width follows the terminal (or $COLUMNS)
-EXPORT_BATCH_ROWS = 10_000
+#: Decoded bytes of rows per batch an export reads and encodes (a few in flight at a time).
+EXPORT_BATCH_BYTES = 4 << 20
 
 
 def _progress() -> Progress:
@@ -96,7 +102,13 @@ def cmd_info(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    findings = validate(args.dir)
+    with _progress() as progress:
+        task = progress.add_task("validate articles", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        findings = validate(args.dir, advance)
     report = Table(title=f"Invariants of {args.dir / 'articles'}")
     for column in ("check", "rule", "result", "examples"):
         report.add_column(column)
@@ -128,9 +140,8 @@ def cmd_compact(args: argparse.Namespace) -> int:
     try:
         with _progress() as progress:
             for name in tables:
-                files = len(parquet_files(snapshot(args.dir / name)))
-                # One step per file read and per file written (usually one).
-                task = progress.add_task(f"compact {name}", total=files + 1)
+                # Rows read: a keyed table's keys, then its rows.
+                task = progress.add_task(f"compact {name}", total=compaction_work(args.dir, name))
 
                 def advance(n: int, task: TaskID = task) -> None:
                     progress.advance(task, n)
@@ -149,21 +160,63 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
+#: How every export writes a timestamp: ISO 8601 in UTC with ``Z``, whole seconds when the
+#: value has no fraction, else the fraction in 3 or 6 digits (``2025-06-18T20:15:00Z``,
+#: ``2025-06-18T20:15:00.250Z``). Dates are ``YYYY-MM-DD``.
+ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
+
+
+def iso_times(frame: pl.DataFrame) -> pl.DataFrame:
+    """Every timestamp column of ``frame`` as ISO 8601 text (:data:`ISO_FORMAT`).
+
+    >>> from datetime import datetime, timezone
+    >>> t = [datetime(2025, 6, 18, 20, 15, tzinfo=timezone.utc), datetime(2025, 6, 18, 20, 15, 0, 250000,
+    ...      tzinfo=timezone.utc), None]
+    >>> iso_times(pl.DataFrame({"t": t})).get_column("t").to_list()
+    ['2025-06-18T20:15:00Z', '2025-06-18T20:15:00.250Z', None]
+    """
+    return frame.with_columns(cs.datetime().dt.strftime(ISO_FORMAT))
+
+
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat().replace("+00:00", "Z")
+    """A value inside a list or struct, for JSON text (timestamps as :data:`ISO_FORMAT` does)."""
+    if isinstance(value, datetime):
+        value = value.astimezone(UTC)
+        text, fraction = value.strftime("%Y-%m-%dT%H:%M:%S"), value.microsecond
+        if fraction:
+            text += f".{fraction // 1000:03d}" if fraction % 1000 == 0 else f".{fraction:06d}"
+        return text + "Z"
+    if isinstance(value, date):
+        return value.isoformat()
     return value
 
 
-def _flat_lists(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """CSV has no lists: a list or struct column becomes its JSON text."""
+def jsonl(batch: pa.RecordBatch) -> memoryview:
+    """A batch as JSON Lines: one object per row, keys in column order, UTF-8 as is.
+
+    Encoded by Polars (in Rust, outside the GIL, so batches encode in parallel); the lines are
+    handed on as a view of the encoder's buffer, not copied.
+    """
+    sink = io.BytesIO()
+    frame = pl.from_arrow(batch)
+    assert isinstance(frame, pl.DataFrame)
+    iso_times(frame).write_ndjson(sink)
+    return sink.getbuffer()
+
+
+def csv_batch(batch: pa.RecordBatch, neutralise: bool) -> pa.RecordBatch:
+    """A batch as CSV cells: timestamps as ISO 8601 text, lists and structs as JSON text, and
+    (``neutralise``) formulas neutralised."""
     columns = []
     for column in batch.columns:
-        if pa.types.is_list(column.type) or pa.types.is_struct(column.type):
+        if pa.types.is_timestamp(column.type):
+            column = iso_times(pl.DataFrame({"t": column})).get_column("t").to_arrow().cast(pa.string())
+        elif pa.types.is_list(column.type) or pa.types.is_struct(column.type):
             texts = [None if v is None else json.dumps(v, default=_jsonable) for v in column.to_pylist()]
             column = pa.array(texts, pa.string())
         columns.append(column)
-    return pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    flat = pa.RecordBatch.from_arrays(columns, names=batch.schema.names)
+    return neutralise_formulas(flat) if neutralise else flat
 
 
 #: Characters that make a spreadsheet run a cell as a formula (OWASP, "CSV Injection").
@@ -187,6 +240,7 @@ def neutralise_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
 
 
 def _batches(directory: Path, table: str) -> tuple[int, Iterator[pa.RecordBatch]]:
+    """The rows of a table, a file and a bounded batch at a time, and how many there are."""
     problems = table_problems(directory, table)
     if problems:
         raise Refused(
@@ -194,10 +248,47 @@ def _batches(directory: Path, table: str) -> tuple[int, Iterator[pa.RecordBatch]
         )
     schema = TABLES[table][0]
     files = parquet_files(snapshot(directory / table))
-    if not files:
-        return 0, iter(())
-    dataset = ds.dataset([str(p) for p in files], schema=schema, format="parquet")
-    return dataset.count_rows(), iter(dataset.to_batches(batch_size=EXPORT_BATCH_ROWS))
+    batches = (
+        batch for path in files for batch in file_batches(path, schema, batch_bytes=EXPORT_BATCH_BYTES)
+    )
+    return table_rows(files), batches
+
+
+def _encoded(
+    batches: Iterator[pa.RecordBatch], encode: Callable[[pa.RecordBatch], memoryview]
+) -> Iterator[tuple[int, memoryview]]:
+    """(rows, encoded bytes) of each batch, in order, encoded by a few threads while this one
+    reads the next batches. At most two batches per thread are in flight. One thread more than
+    there are CPUs: this one also waits on the disk (measured on 2 CPUs: 11.2 s against 12.2
+    with two threads for a million articles)."""
+    workers = max(2, min(5, (os.cpu_count() or 1) + 1))
+    with ThreadPoolExecutor(workers) as pool:
+        pending: deque[tuple[int, Future[memoryview]]] = deque()
+        for batch in batches:
+            pending.append((batch.num_rows, pool.submit(encode, batch)))
+            while len(pending) > 2 * workers:
+                rows, done = pending.popleft()
+                yield rows, done.result()
+        while pending:
+            rows, done = pending.popleft()
+            yield rows, done.result()
+
+
+def _write_behind(
+    handle: Any, chunks: Iterator[tuple[int, memoryview]], advance: Callable[[int], None]
+) -> None:
+    """Write ``chunks`` in order from a thread of their own, so that reading and encoding the
+    next ones go on while the disk takes this one; one write in flight at a time (a failed
+    write raises here, before anything else is written)."""
+    with ThreadPoolExecutor(1) as writer:
+        last: Future[int] | None = None
+        for rows, lines in chunks:
+            if last is not None:
+                last.result()
+            last = writer.submit(handle.write, lines)
+            advance(rows)
+        if last is not None:
+            last.result()
 
 
 def check_output(out: Path, dataset_dir: Path) -> None:
@@ -225,22 +316,17 @@ def cmd_export(args: argparse.Namespace) -> int:
     try:
         with _progress() as progress, os.fdopen(fd, "wb") as handle:
             task = progress.add_task(f"export {args.table}", total=total)
-            writer: pacsv.CSVWriter | None = None
-            for batch in batches:
-                if args.format == "csv":
-                    flat = _flat_lists(batch)
-                    flat = neutralise_formulas(flat) if args.neutralise_formulas else flat
-                    writer = writer or pacsv.CSVWriter(handle, flat.schema)
-                    writer.write_batch(flat)
-                else:
-                    for row in batch.to_pylist():
-                        line = json.dumps(
-                            {k: _jsonable(v) for k, v in row.items()}, ensure_ascii=False, default=_jsonable
-                        )
-                        handle.write(line.encode() + b"\n")
-                progress.advance(task, batch.num_rows)
-            if writer is not None:
-                writer.close()
+            if args.format == "csv":
+                writer: pacsv.CSVWriter | None = None
+                for batch in batches:
+                    cells = csv_batch(batch, args.neutralise_formulas)
+                    writer = writer or pacsv.CSVWriter(handle, cells.schema)
+                    writer.write_batch(cells)
+                    progress.advance(task, batch.num_rows)
+                if writer is not None:
+                    writer.close()
+            else:
+                _write_behind(handle, _encoded(batches, jsonl), lambda rows: progress.advance(task, rows))
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(temporary, out)
@@ -342,6 +428,7 @@ def parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     global console
     console = Console()
+    pa.set_memory_pool(tool_memory_pool())
     args = parser().parse_args(argv)
     try:
         check_is_dataset(args.dir)

@@ -12,7 +12,7 @@ import contextlib
 import errno
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -71,6 +71,24 @@ WRITE_OPTIONS: dict[str, Any] = {
 CRAWL_MEMORY_POOL = pa.system_memory_pool()
 
 
+def tool_memory_pool() -> pa.MemoryPool:
+    """The allocator ``herald-dataset`` reads and rewrites tables with: jemalloc where pyarrow
+    has it.
+
+    It gives freed memory back to the system, where pyarrow's default (mimalloc in its Linux
+    wheels) kept what every row group read had used: in the runs at 1 000 000 articles
+    (``benchmarks/dataset.py``) ``compact`` peaked at 325 to 375 MB with it against 384 to 385
+    without, ``validate`` at 292 to 316 against 328. An ``ARROW_DEFAULT_MEMORY_POOL`` set in the
+    environment is left to decide.
+    """
+    if os.environ.get("ARROW_DEFAULT_MEMORY_POOL"):
+        return pa.default_memory_pool()
+    try:
+        return pa.jemalloc_memory_pool()
+    except NotImplementedError:  # a build without jemalloc
+        return pa.default_memory_pool()
+
+
 class WriteFailed(OSError):
     """A file of the dataset could not be written (no space, read-only, gone): what it held is
     not stored, and nothing that was stored before is touched."""
@@ -86,7 +104,8 @@ class WriteFailed(OSError):
 
 def write_table(table_dir: Path, table: pa.Table, name: str, *, row_group_size: int = 50_000) -> Path:
     """Write ``table`` as ``<table_dir>/<name>.parquet`` through a temporary file and a rename."""
-    return _write(table_dir, name, table.num_rows, lambda handle: _parquet(handle, table, row_group_size))
+    rows = table.num_rows
+    return _write(table_dir, name, lambda: rows, lambda handle: _parquet(handle, table, row_group_size))
 
 
 def _parquet(handle: Any, table: pa.Table, row_group_size: int) -> None:
@@ -95,10 +114,100 @@ def _parquet(handle: Any, table: pa.Table, row_group_size: int) -> None:
 
 def write_bytes(table_dir: Path, data: Any, name: str, rows: int = 0) -> Path:
     """Write a whole Parquet file already encoded in memory, as :func:`write_table` does."""
-    return _write(table_dir, name, rows, lambda handle: handle.write(data))
+    return _write(table_dir, name, lambda: rows, lambda handle: handle.write(data))
 
 
-def _write(table_dir: Path, name: str, rows: int, fill: Any) -> Path:
+#: A row group written from a stream of batches holds about this many bytes of decoded rows at
+#: most (and at most ``row_group_rows`` rows): 100 000 rows of 3 KB bodies would be 300 MB.
+ROW_GROUP_BYTES = 32 << 20
+
+
+def write_batches(
+    table_dir: Path,
+    batches: Iterable[pa.RecordBatch],
+    schema: pa.Schema,
+    name: str,
+    *,
+    row_group_rows: int = 100_000,
+    row_group_bytes: int | None = None,
+) -> tuple[Path, int]:
+    """Write a stream of batches of ``schema`` as one file, as :func:`write_table` does; return
+    the file and its rows.
+
+    Only one row group's batches are held at a time: a group is written when it reaches
+    ``row_group_rows`` rows or ``row_group_bytes`` bytes (:data:`ROW_GROUP_BYTES`), so memory
+    stays bounded whatever the size of the file.
+    """
+    written = [0]
+    group_bytes = row_group_bytes or ROW_GROUP_BYTES
+
+    def fill(handle: Any) -> None:
+        with pq.ParquetWriter(handle, schema, **WRITE_OPTIONS) as writer:
+            group: list[pa.RecordBatch] = []
+            rows = size = 0
+            for batch in batches:
+                if not batch.num_rows:
+                    continue
+                group.append(batch)
+                rows, size = rows + batch.num_rows, size + batch.nbytes
+                if rows >= row_group_rows or size >= group_bytes:
+                    writer.write_table(pa.Table.from_batches(group, schema), row_group_size=row_group_rows)
+                    written[0] += rows
+                    group, rows, size = [], 0, 0
+            if group:
+                writer.write_table(pa.Table.from_batches(group, schema), row_group_size=row_group_rows)
+                written[0] += rows
+
+    return _write(table_dir, name, lambda: written[0], fill), written[0]
+
+
+#: Decoded bytes of a batch read from a file (:func:`file_batches`), about.
+BATCH_BYTES = 8 << 20
+
+
+def file_batches(
+    path: Path, schema: pa.Schema, columns: Iterable[str] | None = None, *, batch_bytes: int | None = None
+) -> Iterator[pa.RecordBatch]:
+    """The rows of one Parquet file of a table, a batch of about ``batch_bytes`` decoded bytes
+    (:data:`BATCH_BYTES`) at a time, with the declared types of ``schema`` (a column that a
+    file of an older schema version lacks reads as null). Only ``columns`` are read, when given.
+
+    The file is read without pre-buffering, so a batch holds only its own row group's pages.
+    """
+    wanted = schema if columns is None else pa.schema([schema.field(c) for c in columns])
+    parquet = pq.ParquetFile(path, pre_buffer=False)
+    present = set(parquet.schema_arrow.names)
+    read = [f.name for f in wanted if f.name in present]
+    size = batch_rows(parquet.metadata, read, batch_bytes or BATCH_BYTES)
+    for batch in parquet.iter_batches(batch_size=size, columns=read, use_threads=False):
+        arrays = []
+        for field in wanted:
+            if field.name not in present:
+                arrays.append(pa.nulls(batch.num_rows, field.type))
+                continue
+            column = batch.column(field.name)
+            arrays.append(column if column.type == field.type else column.cast(field.type))
+        yield pa.RecordBatch.from_arrays(arrays, schema=wanted)
+
+
+def batch_rows(metadata: pq.FileMetaData, columns: list[str], batch_bytes: int) -> int:
+    """Rows per batch so that a batch of ``columns`` holds about ``batch_bytes`` decoded bytes
+    (from the sizes in the file's footer), between 256 and 65 536."""
+    rows = metadata.num_rows
+    if not rows or not columns:
+        return 65_536
+    names = set(columns)
+    size = 0
+    for g in range(metadata.num_row_groups):
+        group = metadata.row_group(g)
+        for c in range(group.num_columns):
+            column = group.column(c)
+            if column.path_in_schema.split(".")[0] in names:
+                size += column.total_uncompressed_size
+    return int(max(256, min(65_536, batch_bytes * rows // max(1, size))))
+
+
+def _write(table_dir: Path, name: str, rows: Callable[[], int], fill: Any) -> Path:
     """Fill a new hidden temporary file, make it durable, then give it its final name.
 
     Never overwrites: the temporary is created afresh (a link or a file left under its name is
@@ -120,7 +229,7 @@ def _write(table_dir: Path, name: str, rows: int, fill: Any) -> Path:
     except OSError as exc:
         with contextlib.suppress(OSError):
             temporary.unlink(missing_ok=True)
-        raise WriteFailed(final, rows, exc) from exc
+        raise WriteFailed(final, rows(), exc) from exc
     return final
 
 
@@ -149,12 +258,14 @@ def remove_stale_temporaries(table_dir: Path) -> list[Path]:
     return removed
 
 
-def read_articles(dataset_dir: Path, columns: Iterable[str] | None = None) -> pa.Table:
-    """The whole ``articles`` table with the declared schema (for tests and tools).
+def read_articles(dataset_dir: str | os.PathLike[str], columns: Iterable[str] | None = None) -> pa.Table:
+    """The whole ``articles`` table with the declared schema (for tests and tools); a folder
+    with no articles yet gives an empty table. :func:`herald_spider.dataset.read_table` reads any
+    table, as pandas or Polars too, and refuses a folder that is not a dataset.
 
     Reads the version the table's symlink points at now, so a swap while reading changes nothing.
     """
-    files = parquet_files((dataset_dir / ARTICLES_DIR).resolve())
+    files = parquet_files((Path(dataset_dir) / ARTICLES_DIR).resolve())
     if not files:
         return ARTICLES.empty_table()
     dataset = ds.dataset([str(p) for p in files], schema=ARTICLES, format="parquet")

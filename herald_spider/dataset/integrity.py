@@ -172,8 +172,15 @@ def crawl_id_in_use(dataset_dir: Path, crawl_id: str) -> str | None:
         files = parquet_files(snapshot(dataset_dir / table)) if (dataset_dir / table).is_dir() else []
         if not files:
             continue
-        column = ds.dataset([str(p) for p in files], format="parquet").to_table(columns=["crawl_id"])[0]
-        if pc.any(pc.equal(column.cast(pa.string()), crawl_id)).as_py():
+        # A file and a batch at a time: the column of a million rows would stay in a crawl's memory.
+        batches = (
+            batch
+            for path in files
+            for batch in ds.dataset(str(path), format="parquet").to_batches(
+                columns=["crawl_id"], use_threads=False, batch_readahead=0, fragment_readahead=0
+            )
+        )
+        if any(pc.any(pc.equal(b.column(0).cast(pa.string()), crawl_id)).as_py() for b in batches):
             return f"rows of the {table} table"
     frontier = dataset_dir / FRONTIER_DIR
     journals = frontier.glob("*.jsonl") if frontier.is_dir() else []

@@ -7,27 +7,31 @@ Both run under the dataset lock and produce a new table version swapped in atomi
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from herald_spider.dataset.files import parquet_files, write_table
-from herald_spider.dataset.schema import SCHEMA_VERSION, TABLES, to_table
+from herald_spider.dataset.files import file_batches, parquet_files, write_batches
+from herald_spider.dataset.schema import ARTICLES, SCHEMA_VERSION, TABLES, to_table
 from herald_spider.dataset.tables import DEFAULT_GRACE_SECONDS, ensure_table, keep, replace_version, snapshot
 
 logger = logging.getLogger(__name__)
 
-#: Rows per compacted file and per row group: large enough for fast scans, small enough that
-#: a reader's memory stays bounded.
+#: Rows per compacted file and at most per row group (a row group also holds at most
+#: ``files.ROW_GROUP_BYTES``): large enough for fast scans, small enough that a reader's memory
+#: stays bounded.
 COMPACT_FILE_ROWS = 1_000_000
 COMPACT_ROW_GROUP_ROWS = 100_000
+#: Key columns are read in larger batches than rows: they are small.
+_KEY_BATCH_BYTES = 8 << 20
 _VERSION_KEY = b"herald_spider.schema_version"
 
 Progress = Callable[[int], None]
@@ -57,14 +61,87 @@ def needs_compaction(dataset_dir: Path, table: str, max_files: int) -> bool:
     return len(files) > max_files or any(file_schema_version(p) != SCHEMA_VERSION for p in files)
 
 
-def _last_per_key(table: pa.Table, keys: tuple[str, ...]) -> pa.Table:
-    """One row per key, the last one in file order (files sort oldest first)."""
-    if not keys or table.num_rows == 0:
-        return table
-    indexed = table.append_column("__row", pa.array(range(table.num_rows), pa.int64()))
-    last = indexed.group_by(list(keys), use_threads=False).aggregate([("__row", "max")])
-    rows = last["__row_max"]
-    return table.take(pc.take(rows, pc.sort_indices(rows)))
+def table_rows(files: Iterable[Path]) -> int:
+    """The rows of ``files``, from their footers."""
+    return sum(pq.ParquetFile(path).metadata.num_rows for path in files)
+
+
+def _winners(files: list[Path], schema: pa.Schema, keys: tuple[str, ...], progress: Progress | None) -> Any:
+    """The positions (in file order, then row order) of the last row of each key, ascending.
+
+    Only the key columns are read, and the last row of each key is found by a stable sort of
+    the keys (a run of equal keys ends with its last row): the keys, their positions and one
+    sorted copy, for a million articles about 120 MB less at the peak than the hash
+    aggregation this replaced.
+    """
+    parts = []
+    for path in files:
+        for batch in file_batches(path, schema, keys, batch_bytes=_KEY_BATCH_BYTES):
+            parts.append(batch)
+            if progress:
+                progress(batch.num_rows)
+    if not parts:
+        return np.empty(0, np.int64)
+    table = pa.Table.from_batches(parts, schema=parts[0].schema)
+    del parts
+    order = pc.sort_indices(table, sort_keys=[(k, "ascending") for k in keys])  # stable
+    ordered = table.take(order).combine_chunks()
+    del table
+    # The last row of a run of equal keys: the next sorted row differs in a key, or there is
+    # none. Two nulls are the same key, as in a group-by.
+    last = np.zeros(len(order), bool)
+    last[-1] = True
+    for key in keys:
+        column = ordered.column(key)
+        head, tail = column.slice(0, len(order) - 1), column.slice(1)
+        same = pc.or_kleene(pc.equal(head, tail), pc.and_(pc.is_null(head), pc.is_null(tail)))
+        last[:-1] |= ~pc.fill_null(same, False).to_numpy(zero_copy_only=False)
+    return np.sort(order.to_numpy()[last])
+
+
+def _kept(
+    files: list[Path], schema: pa.Schema, winners: Any, progress: Progress | None
+) -> Iterator[pa.RecordBatch]:
+    """The rows of ``files`` whose position is in ``winners`` (every row when it is None), a
+    bounded batch at a time."""
+    offset = 0
+    for path in files:
+        for batch in file_batches(path, schema):
+            end = offset + batch.num_rows
+            if winners is None:
+                yield batch
+            else:
+                lo, hi = np.searchsorted(winners, [offset, end])
+                if hi - lo == batch.num_rows:
+                    yield batch
+                elif hi > lo:
+                    yield batch.take(pa.array(winners[lo:hi] - offset))
+            offset = end
+            if progress:
+                progress(batch.num_rows)
+
+
+class _Chunks:
+    """A stream of batches cut into runs of at most ``limit`` rows (one output file each)."""
+
+    def __init__(self, batches: Iterator[pa.RecordBatch]) -> None:
+        self.batches = batches
+        self.head: pa.RecordBatch | None = None
+
+    def more(self) -> bool:
+        while self.head is None or not self.head.num_rows:
+            self.head = next(self.batches, None)
+            if self.head is None:
+                return False
+        return True
+
+    def take(self, limit: int) -> Iterator[pa.RecordBatch]:
+        left = limit
+        while left and self.more():
+            assert self.head is not None
+            batch, self.head = self.head.slice(0, left), self.head.slice(left)
+            left -= batch.num_rows
+            yield batch
 
 
 @dataclass(frozen=True)
@@ -74,6 +151,13 @@ class Compacted:
     files_after: int
     rows_before: int
     rows_after: int
+
+
+def compaction_work(dataset_dir: Path, table: str) -> int:
+    """How many rows :func:`compact_table` reads (the ``progress`` total): a keyed table is read
+    twice, its keys then its rows."""
+    rows = table_rows(parquet_files(snapshot(dataset_dir / table)))
+    return rows * 2 if TABLES[table][1] else rows
 
 
 def compact_table(
@@ -86,7 +170,12 @@ def compact_table(
 ) -> Compacted:
     """Rewrite a table's files into few large zstd files with one row per key; swap atomically.
 
-    ``progress(n)`` is called after each input file is read and each output file written.
+    Streams: a first pass reads only the key columns and finds the last row of each key (in
+    file order, then row order); a second reads each file a bounded batch at a time and writes
+    the rows that won through one writer per output file, a row group of bounded bytes at a
+    time. A table without a key is copied batch by batch. Memory is bounded by the keys, not by
+    the rows. ``progress(n)`` is called with the rows of each batch read
+    (:func:`compaction_work` is the total).
     """
     schema, keys = TABLES[table]
     ensure_table(dataset_dir, table)
@@ -94,23 +183,21 @@ def compact_table(
 
     def build(current: Path, new: Path) -> None:
         files = parquet_files(current)
-        parts = []
-        for path in files:
-            parts.append(read_table(current, table, [path]))
-            if progress:
-                progress(1)
-        merged = pa.concat_tables(parts) if parts else schema.empty_table()
-        rows = _last_per_key(merged, keys)
+        winners = _winners(files, schema, keys, progress) if keys else None
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
-        written = 0
-        for offset in range(0, rows.num_rows, file_rows):
+        chunks = _Chunks(_kept(files, schema, winners, progress))
+        written = rows = 0
+        while chunks.more():
             written += 1
-            chunk = rows.slice(offset, file_rows)
-            write_table(new, chunk, f"compact-{stamp}-{written:05d}", row_group_size=COMPACT_ROW_GROUP_ROWS)
-            if progress:
-                progress(1)
-        result.update(files_before=len(files), files_after=written, rows_before=merged.num_rows)
-        result["rows_after"] = rows.num_rows
+            rows += write_batches(
+                new,
+                chunks.take(file_rows),
+                schema,
+                f"compact-{stamp}-{written:05d}",
+                row_group_rows=COMPACT_ROW_GROUP_ROWS,
+            )[1]
+        result.update(files_before=len(files), files_after=written, rows_before=table_rows(files))
+        result["rows_after"] = rows
 
     replace_version(dataset_dir, table, build, grace=grace)
     done = Compacted(table, **result)
@@ -177,6 +264,8 @@ def apply_refetched(
 
     Only the files holding those articles are rewritten (same names, so a reader that listed
     the old version still finds them); every other file is hard-linked into the new version.
+    A file is rewritten a bounded batch at a time, and only the refetched rows of a batch become
+    Python objects, so memory does not grow with the size of the file.
     """
     outcome = Refreshed(revised=[], unchanged=0, earlier=[])
     if not fetched:
@@ -185,32 +274,45 @@ def apply_refetched(
 
     def build(current: Path, new: Path) -> None:
         for path in parquet_files(current):
-            ids = pq.read_table(path, columns=["article_id"])["article_id"]
-            if not pc.any(pc.is_in(ids, value_set=wanted)).as_py():
+            if not _holds_any(path, wanted):
                 keep(path, new)
                 continue
-            rows = read_table(current, "articles", [path]).to_pylist()
-            write_table(new, to_table(_rewrite(rows, fetched, outcome)), path.stem)
+            batches = (_rewrite(batch, wanted, fetched, outcome) for batch in file_batches(path, ARTICLES))
+            write_batches(new, batches, ARTICLES, path.stem, row_group_rows=COMPACT_ROW_GROUP_ROWS)
 
     replace_version(dataset_dir, "articles", build, grace=grace)
     return outcome
 
 
+def _holds_any(path: Path, wanted: pa.Array) -> bool:
+    for batch in file_batches(path, ARTICLES, ["article_id"], batch_bytes=_KEY_BATCH_BYTES):
+        if pc.any(pc.is_in(batch.column(0), value_set=wanted)).as_py():
+            return True
+    return False
+
+
 def _rewrite(
-    rows: Iterable[dict[str, Any]], fetched: Mapping[str, Mapping[str, Any]], outcome: Refreshed
-) -> list[dict[str, Any]]:
-    kept = []
-    for row in rows:
-        new = fetched.get(row["article_id"])
-        if new is None:
-            kept.append(row)
-            continue
-        merged, changed = merge_refetched(row, new)
+    batch: pa.RecordBatch, wanted: pa.Array, fetched: Mapping[str, Mapping[str, Any]], outcome: Refreshed
+) -> pa.RecordBatch:
+    """``batch`` with its rows of refetched articles merged with what was fetched (same order)."""
+    hits = pc.fill_null(pc.is_in(batch.column("article_id"), value_set=wanted), False).to_numpy(
+        zero_copy_only=False
+    )
+    if not hits.any():
+        return batch
+    positions = np.flatnonzero(hits)
+    merged = []
+    for row in batch.take(pa.array(positions)).to_pylist():
+        new = fetched[row["article_id"]]
+        row_now, changed = merge_refetched(row, new)
         if changed:
-            outcome.revised.append(merged)
+            outcome.revised.append(row_now)
             if row.get("revision") is None:
-                outcome.earlier.append({**row, "revision": 1, "first_seen_at": merged["first_seen_at"]})
+                outcome.earlier.append({**row, "revision": 1, "first_seen_at": row_now["first_seen_at"]})
         else:
             outcome.unchanged += 1
-        kept.append(merged)
-    return kept
+        merged.append(row_now)
+    others = np.flatnonzero(~hits)
+    combined = pa.concat_tables([pa.Table.from_batches([batch.take(pa.array(others))]), to_table(merged)])
+    order = np.argsort(np.concatenate([others, positions]), kind="stable")
+    return combined.take(pa.array(order)).combine_chunks().to_batches()[0]

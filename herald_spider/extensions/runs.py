@@ -151,6 +151,9 @@ class RunRecorder:
         for table in TABLES:
             try:
                 if needs_compaction(self.store.dataset_dir, table, self.max_files):
+                    # Streamed (a bounded batch at a time), so a crawl's memory does not grow
+                    # with the table it compacts.
+                    logger.info("Compacting %s (over %d files, or an older schema)", table, self.max_files)
                     compact_table(self.store.dataset_dir, table, grace=self.grace)
             except OSError as exc:
                 logger.error(

@@ -19,9 +19,9 @@ from scrapy.crawler import Crawler
 from herald_spider.component import CrawlerComponent
 from herald_spider.dataset.files import RowBuffer, WriteFailed
 from herald_spider.dataset.maintenance import apply_refetched
-from herald_spider.dataset.schema import ARTICLE_REVISIONS, row_of
+from herald_spider.dataset.schema import ARTICLE_REVISIONS
 from herald_spider.extensions.dataset import crawl_store
-from herald_spider.items import Article
+from herald_spider.items import Article, row_of
 
 logger = logging.getLogger(__name__)
 
