@@ -155,4 +155,22 @@ LOG_LEVEL = "INFO"
 LOG_FORMATTER = "herald_spider.logformatter.HeraldLogFormatter"
 LOGSTATS_INTERVAL = 60.0
 FEED_EXPORT_ENCODING = "utf-8"
+# Feeds (-O items.jsonl) write every timestamp as ISO 8601 UTC with Z, as `herald-dataset
+# export` does, and CSV cells nested values as JSON: Scrapy's exporters with those changes
+# (herald_spider/exporters.py).
+FEED_EXPORTERS = {
+    "json": "herald_spider.exporters.JsonItemExporter",
+    "jsonlines": "herald_spider.exporters.JsonLinesItemExporter",
+    "jsonl": "herald_spider.exporters.JsonLinesItemExporter",
+    "jl": "herald_spider.exporters.JsonLinesItemExporter",
+    "csv": "herald_spider.exporters.CsvItemExporter",
+    "xml": "herald_spider.exporters.XmlItemExporter",
+    "marshal": "herald_spider.exporters.MarshalItemExporter",
+}
+# `scrapy check`: the contracts in the spiders' callback docstrings. Scrapy's @scrapes passes for
+# a field that is None (every field of the Article dataclass is always there); ours wants a value.
+SPIDER_CONTRACTS = {
+    "scrapy.contracts.default.ScrapesContract": None,
+    "herald_spider.contracts.ScrapesContract": 3,
+}
 TWISTED_REACTOR = "twisted.internet.asyncioreactor.AsyncioSelectorReactor"

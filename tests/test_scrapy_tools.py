@@ -3,6 +3,7 @@ bench` measures something, and spider arguments Scrapy would take silently are r
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -78,6 +79,7 @@ def test_bench_measures_pages_and_writes_nothing(tmp_path: Path) -> None:
         (["section", "-a", "section=../../etc"], "not a section path"),
         (["world", "-a", "section=sport"], "world crawls World"),
         (["world", "-a", "refresh=sometimes"], "refresh='sometimes'"),
+        (["nosuch"], "no spider 'nosuch' (section, world)"),
     ],
 )
 def test_bad_spider_arguments_one_line_no_traceback(tmp_path: Path, args: list[str], words: str) -> None:
@@ -86,3 +88,12 @@ def test_bad_spider_arguments_one_line_no_traceback(tmp_path: Path, args: list[s
     assert done.stderr.strip().count("\n") == 0 and words in done.stderr
     assert "Traceback" not in done.stderr + done.stdout
     assert not (tmp_path / "dataset").exists()
+
+
+def test_a_relative_dataset_dir_is_logged_absolute(tmp_path: Path) -> None:
+    relative = Path(os.path.relpath(tmp_path / "dataset", PROJECT))  # the crawl runs in PROJECT
+    assert not relative.is_absolute()
+    done = crawl("world", replay=FEEDS, dataset=relative, level="INFO")
+    absolute = PROJECT / relative  # as Path.absolute() makes it: `..` kept, links not resolved
+    assert f"Dataset {absolute}/articles holds 0 articles" in done["log"]
+    assert f" {relative}/" not in done["log"].replace(str(absolute), "")

@@ -62,10 +62,16 @@ class Command(crawl.Command):
         """Check the spider's arguments before Scrapy starts (a spider class that can, can):
         a wrong one ends the command at once with one line and exit code 1."""
         assert self.settings is not None
+        loader = get_spider_loader(self.settings)
         try:
-            spidercls = get_spider_loader(self.settings).load(name)
-        except KeyError:
-            return  # Scrapy's own error follows
+            spidercls = loader.load(name)
+        except KeyError:  # Scrapy would end in a traceback
+            known = ", ".join(loader.list())
+            print(
+                f"Crawl refused, nothing was fetched or written: no spider {name!r} ({known})",
+                file=sys.stderr,
+            )
+            raise SystemExit(EXIT_NOT_STARTED) from None
         check = getattr(spidercls, "check_arguments", None)
         if check is None:
             return
