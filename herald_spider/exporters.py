@@ -1,5 +1,6 @@
 """Feed exporters (``scrapy crawl world -O items.jsonl``) that write every timestamp one way:
-ISO 8601 in UTC with ``Z`` (``2025-06-18T20:15:00Z``).
+ISO 8601 in UTC with ``Z`` (``2025-06-18T20:15:00Z``), as ``herald-dataset export`` does
+(:mod:`herald_spider.dataset.timestamps`).
 
 Scrapy's own exporters write a ``datetime`` as its JSON encoder or ``str()`` shapes it
 (``2025-06-18T20:15:00+00:00`` in JSON, ``2025-06-18 20:15:00+00:00`` in CSV and XML, and marshal
@@ -14,32 +15,18 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from scrapy import exporters
 
-
-def iso_utc(value: datetime) -> str:
-    """A timestamp as ISO 8601 in UTC with ``Z``; fractions of a second only when it has some.
-    A naive one is taken as UTC, as every timestamp of this project is.
-
-    >>> from datetime import timedelta, timezone
-    >>> iso_utc(datetime(2025, 6, 18, 20, 15, tzinfo=UTC))
-    '2025-06-18T20:15:00Z'
-    >>> iso_utc(datetime(2025, 6, 19, 8, 15, tzinfo=timezone(timedelta(hours=12))))
-    '2025-06-18T20:15:00Z'
-    >>> iso_utc(datetime(2025, 6, 18, 20, 15, 0, 250000))
-    '2025-06-18T20:15:00.250000Z'
-    """
-    moment = value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-    text = moment.replace(tzinfo=None).isoformat(timespec="microseconds" if moment.microsecond else "seconds")
-    return f"{text}Z"
+from herald_spider.dataset.timestamps import iso_utc
 
 
 def iso_timestamps(value: Any) -> Any:
     """``value`` with every ``datetime`` in it, in lists and mappings too, as :func:`iso_utc`.
 
+    >>> from datetime import UTC
     >>> iso_timestamps([{"at": datetime(2022, 1, 13, 20, 32, tzinfo=UTC), "n": 1}, "x"])
     [{'at': '2022-01-13T20:32:00Z', 'n': 1}, 'x']
     """

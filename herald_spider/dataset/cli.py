@@ -17,7 +17,7 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,7 @@ from herald_spider.dataset.lock import DatasetLock
 from herald_spider.dataset.maintenance import compact_table, compaction_work, read_table, table_rows
 from herald_spider.dataset.schema import TABLES
 from herald_spider.dataset.tables import DEFAULT_GRACE_SECONDS, snapshot
+from herald_spider.dataset.timestamps import ISO_FORMAT, iso_utc
 from herald_spider.dataset.validate import validate
 from herald_spider.errors import Refused
 
@@ -160,12 +161,6 @@ def cmd_compact(args: argparse.Namespace) -> int:
     return 0
 
 
-#: How every export writes a timestamp: ISO 8601 in UTC with ``Z``, whole seconds when the
-#: value has no fraction, else the fraction in 3 or 6 digits (``2025-06-18T20:15:00Z``,
-#: ``2025-06-18T20:15:00.250Z``). Dates are ``YYYY-MM-DD``.
-ISO_FORMAT = "%Y-%m-%dT%H:%M:%S%.fZ"
-
-
 def iso_times(frame: pl.DataFrame) -> pl.DataFrame:
     """Every timestamp column of ``frame`` as ISO 8601 text (:data:`ISO_FORMAT`).
 
@@ -181,11 +176,7 @@ def iso_times(frame: pl.DataFrame) -> pl.DataFrame:
 def _jsonable(value: Any) -> Any:
     """A value inside a list or struct, for JSON text (timestamps as :data:`ISO_FORMAT` does)."""
     if isinstance(value, datetime):
-        value = value.astimezone(UTC)
-        text, fraction = value.strftime("%Y-%m-%dT%H:%M:%S"), value.microsecond
-        if fraction:
-            text += f".{fraction // 1000:03d}" if fraction % 1000 == 0 else f".{fraction:06d}"
-        return text + "Z"
+        return iso_utc(value)
     if isinstance(value, date):
         return value.isoformat()
     return value
