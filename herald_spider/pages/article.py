@@ -83,6 +83,8 @@ class ArticlePage(Page):
         self.fetched_at = fetched_at
         self._loader = ArticleLoader()  # values only: no selector, which would parse the page again
         self._fields: dict[str, Any] = {}
+        #: body paragraph -> its visible text, read once for ``body`` and the body's blocks
+        self._paragraphs: dict[Any, str | None] = {}
         _ = self._structured  # read now: its problems come before the article's own
         if self.era is Markup:
             self.problems.append("unknown_era")
@@ -352,7 +354,7 @@ class ArticlePage(Page):
         """(the visible paragraphs, whether they come from structured data): from structured
         data when the page has no body section or a cut-off tree (a problem of the page:
         ``no_body_section``)."""
-        paragraphs = body_paragraphs(self, self._classes())
+        paragraphs = body_paragraphs(self, self._classes(), self._paragraphs)
         if paragraphs is None:
             self.problems.append("no_body_section")
         if paragraphs is None or self.cut_off:  # a cut-off DOM may hold part of the body, or none
@@ -371,7 +373,7 @@ class ArticlePage(Page):
     def _walked(self) -> Walked:
         """The blocks, HTML and images of the body ``body`` reads (the same source: the
         visible sections, or the structured data it fell back to)."""
-        walker = BodyWalker(self._classes(), self.era.NOISE, self.url)
+        walker = BodyWalker(self._classes(), self.era.NOISE, self.url, self._paragraphs)
         if self._body()[1]:
             return walker.walk_structured(self._elements(), self.article_ld.get("articleBody"))
         sections = visible_sections(self, self._classes())

@@ -76,8 +76,11 @@ def paragraph_text(paragraph: Any, classes: frozenset[str]) -> str | None:
     return text if text and text.lower() not in NOISE_PARAGRAPHS else None
 
 
-def body_paragraphs(page: Page, classes: frozenset[str] = frozenset()) -> list[str] | None:
-    """The visible body paragraphs, or None when the page has no body section at all.
+def body_paragraphs(
+    page: Page, classes: frozenset[str] = frozenset(), read: dict[Any, str | None] | None = None
+) -> list[str] | None:
+    """The visible body paragraphs, or None when the page has no body section at all;
+    ``read``, when given, gets the text of each paragraph read (:func:`paragraph_text`).
 
     A paragraph is a ``<p>`` child of a body section; hidden ones (``display:none``, the
     ``hidden`` attribute, a paywall class) and hidden parts of a split paragraph are left out.
@@ -100,8 +103,12 @@ def body_paragraphs(page: Page, classes: frozenset[str] = frozenset()) -> list[s
         )
     paragraphs = []
     for paragraph in candidates:
-        if not hidden(paragraph, classes) and (text := paragraph_text(paragraph, classes)):
-            paragraphs.append(text)
+        if not hidden(paragraph, classes):
+            text = paragraph_text(paragraph, classes)
+            if read is not None:
+                read[paragraph] = text
+            if text:
+                paragraphs.append(text)
     return paragraphs
 
 

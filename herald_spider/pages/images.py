@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qs, urljoin, urlsplit
+from urllib.parse import unquote, urljoin, urlsplit
 
 from herald_spider.pages.normalize import (
     caption_credit,
@@ -82,11 +82,24 @@ def resized_size(url: str) -> tuple[int | None, int | None]:
     found = _RESIZER_SIZE.search(url)
     if found:
         return parse_dimension(found.group(1)), parse_dimension(found.group(2))
-    query = parse_qs(urlsplit(url).query)
-    return (
-        parse_dimension(next(iter(query.get("width", [])), None)),
-        parse_dimension(next(iter(query.get("height", [])), None)),
-    )
+    query = urlsplit(url).query
+    return parse_dimension(_query_value(query, "width")), parse_dimension(_query_value(query, "height"))
+
+
+def _query_value(query: str, name: str) -> str | None:
+    """The first value of ``name`` in a URL query, as ``parse_qs(query)[name][0]`` reads it
+    (empty values left out, ``+`` and %-escapes decoded), without decoding the whole query.
+
+    >>> _query_value("a=1&width=&width=3+4&width=5", "width"), _query_value("w%69dth=7", "width")
+    ('3 4', '7')
+    >>> _query_value("width&height=2", "width") is None
+    True
+    """
+    for pair in query.split("&"):
+        key, equals, value = pair.partition("=")
+        if equals and value and unquote(key.replace("+", " ")) == name:
+            return unquote(value.replace("+", " "))
+    return None
 
 
 def largest_candidate(img: Any, base_url: str) -> str | None:

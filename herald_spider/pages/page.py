@@ -170,15 +170,30 @@ class Page:
                 return found[0]
         return None
 
+    @cached_property
+    def _head_index(self) -> dict[tuple[str, str, str], list[tuple[int, Any]]]:
+        """(tag, attribute, value) -> (position, element) of each ``meta`` and ``link`` that
+        has it: one walk of their attributes answers every lookup (a walk of them each else)."""
+        index: dict[tuple[str, str, str], list[tuple[int, Any]]] = {}
+        for position, el in enumerate(self.heads):
+            tag = el.tag
+            for attribute, value in el.items():
+                index.setdefault((tag, attribute, value), []).append((position, el))
+        return index
+
     def head(self, key: HeadKey) -> list[str]:
-        """The values a ``meta`` or ``link`` lookup reads, in document order."""
-        values = []
-        for el in self.heads:
-            for tag, attribute, value, read in key:
-                if el.tag == tag and el.get(attribute) == value and (found := el.get(read)) is not None:
-                    values.append(found)
-                    break
-        return values
+        """The values a ``meta`` or ``link`` lookup reads, in document order; an element that
+        several alternatives match is read by the first of them whose attribute it has."""
+        index = self._head_index
+        found: list[tuple[int, int, str]] = []
+        for alternative, (tag, attribute, value, read) in enumerate(key):
+            for position, el in index.get((tag, attribute, value), ()):
+                if (text := el.get(read)) is not None:
+                    found.append((position, alternative, text))
+        if len(key) > 1:
+            found.sort()
+            found = [match for i, match in enumerate(found) if i == 0 or found[i - 1][0] != match[0]]
+        return [text for _, _, text in found]
 
     def head_first(self, key: HeadKey) -> str | None:
         found = self.head(key)
