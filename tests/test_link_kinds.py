@@ -96,22 +96,16 @@ def test_section_page_kinds(url: str) -> None:
     assert {link.kind for link in links} == SECTION_KINDS
 
 
+@pytest.mark.parametrize(("block", "kind"), [(SUBNAV, "subsection"), (MOST_READ, "most-read")])
 @pytest.mark.parametrize("url", SECTION_PAGES)
-def test_subnav_links_are_subsections(url: str) -> None:
+def test_block_links_take_the_block_kind(url: str, block: str, kind: str) -> None:
+    """Every link of the subsection bar is a ``subsection`` row, every most-read link a
+    ``most-read`` one, found by an XPath of their own (never ``other``)."""
     response = response_for(url)
     found = keyed(Page(response).links())
-    subnav = targets(response, SUBNAV)
-    assert subnav
-    assert {(target, "subsection") for target in subnav} <= found
-
-
-@pytest.mark.parametrize("url", SECTION_PAGES)
-def test_most_read_links_are_most_read(url: str) -> None:
-    response = response_for(url)
-    found = keyed(Page(response).links())
-    most_read = targets(response, MOST_READ)
-    assert most_read
-    assert {(target, "most-read") for target in most_read} <= found
+    in_block = targets(response, block)
+    assert in_block
+    assert {(target, kind) for target in in_block} <= found
 
 
 @pytest.mark.parametrize("url", ARTICLE_PAGES)
