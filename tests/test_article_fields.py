@@ -166,6 +166,20 @@ def test_cleaner_keeps_links_absolute_and_drops_unsafe_ones() -> None:
     )
 
 
+def test_cleaner_keeps_only_web_images_and_escapes_text_between_blocks() -> None:
+    """An image whose source is ``javascript:`` or ``data:`` is dropped (an ``onerror`` would
+    not survive anyway); text the page escaped stays text, inside a block or between blocks."""
+    page = article(
+        '<p>One <img src="javascript:alert(1)" onerror="alert(2)"><img src="data:image/png;base64,AA">'
+        '<img src="https://www.nzherald.co.nz/pf/x.jpg" alt="A fish">.</p>'
+        "&lt;script&gt;alert(3)&lt;/script&gt;<p>&lt;b&gt;Two&lt;/b&gt;</p>"
+    )
+    html = page.body_html() or ""
+    assert "javascript:" not in html and "data:" not in html and "<script" not in html
+    assert '<img src="https://www.nzherald.co.nz/pf/x.jpg" alt="A fish">' in html
+    assert "&lt;script&gt;alert(3)&lt;/script&gt;" in html and "<p>&lt;b&gt;Two&lt;/b&gt;</p>" in html
+
+
 def test_cleaner_leaves_out_the_paywalled_part_and_noise() -> None:
     ld = (
         '<script type="application/ld+json">{"@type":"Article","isAccessibleForFree":"False",'

@@ -86,6 +86,7 @@ _CONTAINERS = frozenset({"div", "section", "main", "span", "center"})
 _BLOCK_TAGS = frozenset({"p", "div", "li", "ul", "ol", "blockquote", "br", "section", *HEADINGS})
 _SKIP_TEXT = frozenset({"script", "style", "noscript", "template", "button", "svg", "figure"})
 _LINK_SCHEMES = frozenset({"http", "https", "mailto"})
+_IMAGE_SCHEMES = frozenset({"http", "https"})
 #: the first letter of each paragraph ``body`` leaves out as noise (they are lower case)
 _NOISE_FIRST = frozenset(noise[0] for noise in NOISE_PARAGRAPHS)
 
@@ -347,8 +348,8 @@ class BodyWalker:
 
     def _image(self, img: Any, dst: Any, caption: str | None) -> None:
         url = largest_candidate(img, self.base_url)
-        if not url:
-            return
+        if not url or urlsplit(url).scheme not in _IMAGE_SCHEMES:
+            return  # a javascript: or data: source is not an image of the article
         new = etree.SubElement(dst, "img", src=url)
         if alt := collapse_ws(img.get("alt")):
             new.set("alt", alt)
