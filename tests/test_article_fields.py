@@ -394,3 +394,17 @@ def test_the_hero_caption_below_the_header_captions_a_hero_without_one() -> None
     page = article(hero + "<p>Text.</p>", head)
     assert page.images()[0]["caption"] == "Boats at dawn. Photo / AP"
     assert page.images()[0]["credit"] == "AP"
+
+
+def test_a_lead_image_that_is_not_a_web_url_is_passed_over() -> None:
+    """A ``data:`` JSON-LD image and a ``javascript:`` og:image are not the lead image; the
+    next source is."""
+    head = (
+        '<meta property="og:image" content="javascript:alert(1)">'
+        '<script type="application/ld+json">{"@type": "NewsArticle", "image": '
+        '[{"url": "data:image/png;base64,AA"}, "https://www.nzherald.co.nz/a.jpg"]}</script>'
+    )
+    page = article("<p>x</p>", head=head)
+    assert page.image_url() == "https://www.nzherald.co.nz/a.jpg"
+    assert [image["url"] for image in page.images()] == ["https://www.nzherald.co.nz/a.jpg"]
+    assert article("<p>x</p>", head=head.replace(', "https://www.nzherald.co.nz/a.jpg"', "")).images() == []

@@ -148,12 +148,26 @@ class Record:
         object.__setattr__(self, "key", image_key(self.url))
 
 
+def web_url(url: str | None) -> str | None:
+    """``url`` unless it names a scheme other than http(s): a ``data:`` or ``javascript:``
+    "image" is not a picture of the article. A relative URL is left as it is.
+
+    >>> web_url("https://x.org/A.jpg"), web_url("/resizer/A.jpg"), web_url("data:image/png;base64,AA")
+    ('https://x.org/A.jpg', '/resizer/A.jpg', None)
+    >>> web_url(" JavaScript:alert(1)")
+    """
+    if url is None:
+        return None
+    scheme = urlsplit(url.strip()).scheme.lower()
+    return url if scheme in ("", "http", "https") else None
+
+
 def record(
     url: Any, caption: Any = None, credit: Any = None, width: Any = None, height: Any = None
 ) -> Record:
     """A record of normalised values; the credit is the caption's credit line first (what the
     page shows), the source's own credit second; a resizer URL gives its own size."""
-    text_url = collapse_ws(url) if isinstance(url, str) else None
+    text_url = web_url(collapse_ws(url)) if isinstance(url, str) else None
     text_caption = clean_text(caption) if isinstance(caption, str) else None
     credit_text = caption_credit(text_caption) or (clean_credit(credit) if isinstance(credit, str) else None)
     size = (parse_dimension(width), parse_dimension(height))
