@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import polars as pl
 import polars.selectors as cs
@@ -296,35 +296,47 @@ def check_output(out: Path, dataset_dir: Path) -> None:
         raise Refused(f"--out {out} is inside the dataset {dataset_dir}: write exports outside it")
 
 
-def cmd_export(args: argparse.Namespace) -> int:
-    out: Path = args.out
-    check_output(out, args.dir)
-    total, batches = _batches(args.dir, args.table)
-    # Written under a temporary name beside the output and renamed when whole: a failed
-    # export leaves the file it would have replaced as it was.
+@contextlib.contextmanager
+def whole_file(out: Path, *, replace: bool) -> Iterator[BinaryIO]:
+    """A file written under a temporary name beside ``out`` and put in place once whole and
+    durable, so a failed write leaves what was at ``out`` as it was. ``replace``: an existing
+    ``out`` is replaced (a link there is replaced, never written through); otherwise the
+    file is put in place with a hard link, which raises ``FileExistsError`` if ``out`` exists."""
     temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
     fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        with _progress() as progress, os.fdopen(fd, "wb") as handle:
-            task = progress.add_task(f"export {args.table}", total=total)
-            if args.format == "csv":
-                writer: pacsv.CSVWriter | None = None
-                for batch in batches:
-                    cells = csv_batch(batch, args.neutralise_formulas)
-                    writer = writer or pacsv.CSVWriter(handle, cells.schema)
-                    writer.write_batch(cells)
-                    progress.advance(task, batch.num_rows)
-                if writer is not None:
-                    writer.close()
-            else:
-                _write_behind(handle, _encoded(batches, jsonl), lambda rows: progress.advance(task, rows))
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
             handle.flush()
             os.fsync(handle.fileno())
-        os.replace(temporary, out)
+        if replace:
+            os.replace(temporary, out)
+        else:
+            os.link(temporary, out)
+            temporary.unlink()
     except BaseException:
         with contextlib.suppress(OSError):
             temporary.unlink()
         raise
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    out: Path = args.out
+    check_output(out, args.dir)
+    total, batches = _batches(args.dir, args.table)
+    with _progress() as progress, whole_file(out, replace=True) as handle:
+        task = progress.add_task(f"export {args.table}", total=total)
+        if args.format == "csv":
+            writer: pacsv.CSVWriter | None = None
+            for batch in batches:
+                cells = csv_batch(batch, args.neutralise_formulas)
+                writer = writer or pacsv.CSVWriter(handle, cells.schema)
+                writer.write_batch(cells)
+                progress.advance(task, batch.num_rows)
+            if writer is not None:
+                writer.close()
+        else:
+            _write_behind(handle, _encoded(batches, jsonl), lambda rows: progress.advance(task, rows))
     console.print(f"Wrote {total} {args.table} rows to {out} ({args.format})")
     return 0
 
@@ -339,26 +351,11 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise Refused(f"--out {out} exists: give another path, or --force to replace it")
     check_dataset(args.dir)
     page = build_report(args.dir).encode()
-    # As export: written beside the output under a temporary name, then put in place whole.
-    temporary = out.with_name(f".{out.name}.{uuid.uuid4().hex[:8]}.tmp")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
     try:
-        with os.fdopen(fd, "wb") as handle:
+        with whole_file(out, replace=args.force) as handle:
             handle.write(page)
-            handle.flush()
-            os.fsync(handle.fileno())
-        if args.force:
-            os.replace(temporary, out)
-        else:
-            try:
-                os.link(temporary, out)  # fails if a file appeared there meanwhile: never clobbered
-            except FileExistsError:
-                raise Refused(f"--out {out} exists: give another path, or --force to replace it") from None
-            temporary.unlink()
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temporary.unlink()
-        raise
+    except FileExistsError:  # a file appeared there meanwhile: never clobbered
+        raise Refused(f"--out {out} exists: give another path, or --force to replace it") from None
     console.print(f"Wrote the report of {args.dir} to {out} ({_size(len(page))})")
     return 0
 
