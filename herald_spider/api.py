@@ -171,8 +171,9 @@ def crawl(
     dicts and lists are passed as JSON, so ``{"FEEDS": {"items.jsonl": {"format": "jsonl"}}}``
     works). ``dataset_dir`` is ``HERALD_DATASET_DIR`` (default: the project's, ``datasets``,
     under the current folder). ``crawl_id`` sets ``HERALD_CRAWL_ID`` (default: a new one), by
-    which the crawl's ``runs`` row is found. The log goes to ``log_file`` (default: a new file in
-    a temporary folder), ``log_level`` deep.
+    which the crawl's ``runs`` row is found. The log goes to ``log_file``, a new file (one that
+    exists, or a link, is refused before the crawl starts; default: a new file in a temporary
+    folder), ``log_level`` deep.
 
     With ``check`` (the default) a crawl that exits non-zero raises :class:`CrawlFailed`
     carrying its :class:`Run`; without it, look at :attr:`Run.ok`. An interrupt (the notebook's
@@ -255,7 +256,13 @@ def _environment() -> dict[str, str]:
 def _run(command: list[str], log_path: Path) -> tuple[int, list[str]]:
     """Run the child with its output going to ``log_path``; pass each line on to logging."""
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    with open(log_path, "wb") as sink:
+    try:  # a new file: an existing one (or a link) is never written over or through
+        fd = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o644)
+    except FileExistsError:
+        raise FileExistsError(
+            f"log_file {log_path} exists: give a new path (a crawl's log never writes over a file)"
+        ) from None
+    with os.fdopen(fd, "wb") as sink:
         child = subprocess.Popen(
             command,
             stdin=subprocess.DEVNULL,

@@ -298,3 +298,20 @@ def test_an_interrupt_is_passed_on_once_and_waited_for(
     with pytest.raises(KeyboardInterrupt):
         api._run([sys.executable, str(child)], log)
     assert log.read_text(encoding="utf-8").splitlines() == ["started", "closed gently"]
+
+
+@pytest.mark.parametrize("kind", ["file", "link"])
+def test_a_log_file_that_exists_is_refused_and_left_as_it_was(tmp_path: Path, kind: str) -> None:
+    """Someone's file at ``log_file`` (or a link to one) is never written over or through;
+    nothing is crawled."""
+    precious = tmp_path / "notes.txt"
+    precious.write_text("keep me")
+    log = tmp_path / "crawl.log"
+    if kind == "link":
+        log.symlink_to(precious)
+    else:
+        log.write_text("keep me")
+    with pytest.raises(FileExistsError, match="exists: give a new path"):
+        crawl("world", settings=REPLAY, dataset_dir=tmp_path / "d", log_file=log)
+    assert precious.read_text() == "keep me" and log.read_text() == "keep me"
+    assert not (tmp_path / "d").exists()
