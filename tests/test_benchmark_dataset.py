@@ -11,9 +11,8 @@ import pyarrow.parquet as pq
 
 from benchmarks.dataset import REFRESHED_SHARE, generate
 from herald_spider import urls
-from herald_spider.dataset.files import parquet_files
+from herald_spider.dataset.files import parquet_files, read_table
 from herald_spider.dataset.integrity import dataset_problems
-from herald_spider.dataset.maintenance import read_table
 from herald_spider.dataset.tables import snapshot
 from tests.conftest import run_benchmark
 

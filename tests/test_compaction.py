@@ -19,8 +19,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from herald_spider.dataset import files
-from herald_spider.dataset.files import parquet_files, write_table
-from herald_spider.dataset.maintenance import apply_refetched, compact_table, needs_compaction, read_table
+from herald_spider.dataset.files import parquet_files, read_table, write_table
+from herald_spider.dataset.maintenance import apply_refetched, compact_table, needs_compaction
 from herald_spider.dataset.schema import ARTICLES, TABLES, to_table
 from herald_spider.dataset.tables import ensure_table, snapshot, versions
 

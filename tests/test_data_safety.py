@@ -23,8 +23,14 @@ import pytest
 
 from herald_spider.commands.crawl import EXIT_NOT_STARTED, EXIT_OK, EXIT_WRITE_FAILED
 from herald_spider.dataset.cli import main
-from herald_spider.dataset.files import WriteFailed, parquet_files, read_articles, write_bytes, write_table
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import (
+    WriteFailed,
+    parquet_files,
+    read_articles,
+    read_table,
+    write_bytes,
+    write_table,
+)
 from herald_spider.dataset.schema import LINKS, TABLES, to_table
 from herald_spider.dataset.tables import ensure_table, snapshot
 from tests.conftest import SITE, expected_articles

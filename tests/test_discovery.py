@@ -17,7 +17,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from herald_spider import urls
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import read_table
 from herald_spider.pages.feeds import FeedPage
 from tests.conftest import FIXTURES
 from tests.test_crawl import PROJECT, crawl

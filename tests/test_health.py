@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import read_table
 from tests.test_crawl import PROJECT, crawl
 from tests.test_discovery import EXPECTED, FEEDS, mirror_file
 

@@ -18,7 +18,7 @@ import pytest
 from scrapy.http import HtmlResponse
 
 from herald_spider import urls
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import read_table
 from herald_spider.pages.links import PageLink
 from herald_spider.pages.page import Page
 from herald_spider.spidermiddlewares.links import RecordedLinks

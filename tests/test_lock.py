@@ -10,9 +10,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from herald_spider.dataset.files import read_articles
+from herald_spider.dataset.files import read_articles, read_table
 from herald_spider.dataset.lock import LOCK_NAME, DatasetLock, DatasetLocked
-from herald_spider.dataset.maintenance import read_table
 from tests.conftest import SITE, expected_articles
 from tests.test_crawl import PROJECT
 

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from herald_spider.dataset.files import parquet_files, read_articles
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import parquet_files, read_articles, read_table
 from herald_spider.dataset.schema import TABLES
 from tests.conftest import SITE, expected_articles
 from tests.test_crawl import crawl

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from herald_spider.dataset.cli import main
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import read_table
 from herald_spider.dataset.report import build_report
 from herald_spider.dataset.tables import ensure_table
 

@@ -19,9 +19,10 @@ from herald_spider.dataset.files import (
     RowBuffer,
     parquet_files,
     read_articles,
+    read_table,
     write_table,
 )
-from herald_spider.dataset.maintenance import compact_table, file_schema_version, needs_compaction, read_table
+from herald_spider.dataset.maintenance import compact_table, file_schema_version, needs_compaction
 from herald_spider.dataset.schema import ARTICLES, SCHEMA_VERSION, to_table
 from herald_spider.dataset.tables import ensure_table, snapshot
 from herald_spider.items import Article, ArticleAdapter, row_of

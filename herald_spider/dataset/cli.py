@@ -31,10 +31,10 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from herald_spider.dataset.files import file_batches, parquet_files, tool_memory_pool
+from herald_spider.dataset.files import file_batches, parquet_files, read_table, tool_memory_pool
 from herald_spider.dataset.integrity import check_dataset, check_is_dataset, describe, table_problems
 from herald_spider.dataset.lock import DatasetLock
-from herald_spider.dataset.maintenance import compact_table, compaction_work, read_table, table_rows
+from herald_spider.dataset.maintenance import compact_table, compaction_work, table_rows
 from herald_spider.dataset.schema import TABLES
 from herald_spider.dataset.tables import DEFAULT_GRACE_SECONDS, snapshot
 from herald_spider.dataset.timestamps import ISO_FORMAT, iso_utc

@@ -21,8 +21,8 @@ import pyarrow as pa
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from herald_spider.dataset.schema import ARTICLES
-from herald_spider.dataset.tables import fsync_dir, is_table_file
+from herald_spider.dataset.schema import TABLES
+from herald_spider.dataset.tables import fsync_dir, is_table_file, snapshot
 
 ARTICLES_DIR = "articles"
 COMPRESSION = "zstd"
@@ -258,18 +258,27 @@ def remove_stale_temporaries(table_dir: Path) -> list[Path]:
     return removed
 
 
+def read_table(
+    table_dir: Path, table: str, files: list[Path] | None = None, columns: list[str] | None = None
+) -> pa.Table:
+    """Every row of a table (or of ``files``) with its declared schema; missing columns (files of
+    an older schema version) are null. The table's link is resolved once: a swap while reading
+    changes nothing."""
+    schema = TABLES[table][0]
+    files = parquet_files(snapshot(table_dir)) if files is None else files
+    if not files:
+        empty = schema.empty_table()
+        return empty.select(columns) if columns is not None else empty
+    return ds.dataset([str(p) for p in files], schema=schema, format="parquet").to_table(columns=columns)
+
+
 def read_articles(dataset_dir: str | os.PathLike[str], columns: Iterable[str] | None = None) -> pa.Table:
     """The whole ``articles`` table with the declared schema (for tests and tools); a folder
     with no articles yet gives an empty table. :func:`herald_spider.dataset.read_table` reads any
-    table, as pandas or Polars too, and refuses a folder that is not a dataset.
-
-    Reads the version the table's symlink points at now, so a swap while reading changes nothing.
-    """
-    files = parquet_files((Path(dataset_dir) / ARTICLES_DIR).resolve())
-    if not files:
-        return ARTICLES.empty_table()
-    dataset = ds.dataset([str(p) for p in files], schema=ARTICLES, format="parquet")
-    return dataset.to_table(columns=list(columns) if columns else None)
+    table, as pandas or Polars too, and refuses a folder that is not a dataset."""
+    return read_table(
+        Path(dataset_dir) / ARTICLES_DIR, "articles", columns=list(columns) if columns else None
+    )
 
 
 class RowBuffer:

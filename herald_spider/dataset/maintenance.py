@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from herald_spider.dataset.files import file_batches, parquet_files, write_batches
@@ -35,18 +34,6 @@ _KEY_BATCH_BYTES = 8 << 20
 _VERSION_KEY = b"herald_spider.schema_version"
 
 Progress = Callable[[int], None]
-
-
-def read_table(
-    table_dir: Path, table: str, files: list[Path] | None = None, columns: list[str] | None = None
-) -> pa.Table:
-    """Every row of a table (or of ``files``) with its declared schema; missing columns are null."""
-    schema = TABLES[table][0]
-    files = parquet_files(snapshot(table_dir)) if files is None else files
-    if not files:
-        empty = schema.empty_table()
-        return empty.select(columns) if columns else empty
-    return ds.dataset([str(p) for p in files], schema=schema, format="parquet").to_table(columns=columns)
 
 
 def file_schema_version(path: Path) -> str | None:

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import pyarrow as pa
-import pyarrow.dataset as ds
 
 from herald_spider.dataset.files import parquet_files
+from herald_spider.dataset.files import read_table as files_read_table
 from herald_spider.dataset.schema import TABLES
 from herald_spider.dataset.tables import link_problem, snapshot, versions
 from herald_spider.errors import DatasetDamaged, Refused
@@ -129,11 +129,8 @@ def read_arrow(
             )
     folder = _version_folder(path, table, version)
     files = parquet_files(folder) if folder is not None else []
-    if not files:
-        empty = schema.empty_table()
-        return empty.select(wanted) if wanted is not None else empty
     # Missing columns (files of an older schema version) read as null, as compaction reads them.
-    return ds.dataset([str(p) for p in files], schema=schema, format="parquet").to_table(columns=wanted)
+    return files_read_table(path / table, table, files, wanted)
 
 
 def read_table(

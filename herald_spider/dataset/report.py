@@ -26,7 +26,7 @@ from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import read_table
 
 #: Rows shown in the "top" charts and in the run table.
 TOP = 15

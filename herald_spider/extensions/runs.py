@@ -16,8 +16,8 @@ from typing import Any
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
 
-from herald_spider.dataset.files import write_table
-from herald_spider.dataset.maintenance import compact_table, needs_compaction, read_table
+from herald_spider.dataset.files import read_table, write_table
+from herald_spider.dataset.maintenance import compact_table, needs_compaction
 from herald_spider.dataset.schema import RUNS, TABLES, to_table
 from herald_spider.extensions.dataset import crawl_store, writes_dataset
 from herald_spider.health import Thresholds, judge, summary, was_healthy

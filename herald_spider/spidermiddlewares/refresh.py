@@ -17,7 +17,7 @@ from scrapy.http import Response
 from scrapy.spidermiddlewares.base import BaseSpiderMiddleware
 
 from herald_spider.component import CrawlerComponent
-from herald_spider.dataset.maintenance import read_table
+from herald_spider.dataset.files import read_table
 from herald_spider.extensions.dataset import crawl_store
 from herald_spider.meta import ARTICLE_ID, CARD, REFETCH
 from herald_spider.pages.cards import CardSignal
