@@ -7,7 +7,8 @@ crawl`` exits with :attr:`Verdict.exit_code` (herald_spider/commands/crawl.py).
 A crawl that could not crawl the site at all (nothing fetched, the start page failed, soft
 blocked) exits 4; one that crawled but looks wrong (too many failed articles, a field's
 coverage fallen against the median of the last healthy runs, too many items dropped for missing
-fields, no new article on a live crawl when the runs before found some) exits 5.
+fields, no new article on a live crawl when the runs before found some) exits 5. A process
+of a crawl shared through Redis that lost Redis mid-crawl exits 6 (the next run resumes).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 #: ``scrapy crawl`` exit codes for an unhealthy crawl.
 EXIT_NOT_CRAWLED = 4
 EXIT_UNHEALTHY = 5
+EXIT_REDIS_LOST = 6
 #: Checks whose failure means the site could not be crawled at all.
 SITE_CHECKS = frozenset({"nothing_fetched", "start_failed", "soft_blocked"})
 #: Coverage is compared only when the run stored at least this many articles (fewer say little).
@@ -60,6 +62,8 @@ class Verdict:
         """
         if self.healthy:
             return 0
+        if any(check == "redis_lost" for check, _ in self.failures):
+            return EXIT_REDIS_LOST
         return EXIT_NOT_CRAWLED if any(check in SITE_CHECKS for check, _ in self.failures) else EXIT_UNHEALTHY
 
 
@@ -94,7 +98,8 @@ def judge(
     verdict = Verdict()
     fail = verdict.failures.append
     parsed = int(stats.get("herald/pages_parsed", 0))
-    if parsed == 0:
+    # a process that joined a shared crawl may find no work left: the others did it
+    if parsed == 0 and not stats.get("herald/shared/joined"):
         fail(
             (
                 "nothing_fetched",
@@ -111,6 +116,8 @@ def judge(
         )
     if reason == "soft_blocked":
         fail(("soft_blocked", "the site answered with challenge pages"))
+    if reason == "redis_lost":
+        fail(("redis_lost", "the connection to Redis was lost: the next run resumes the shared crawl"))
     failed = int(stats.get("herald/articles_failed", 0))
     attempts = failed + sum(
         int(stats.get(key, 0))

@@ -14,3 +14,6 @@ CARD = "herald_card"
 #: Request meta key: what feed a request fetches (``sitemap-index``, ``sitemap``,
 #: ``news-sitemap`` or ``rss``); see :mod:`herald_spider.pages.feeds`.
 FEED = "herald_feed"
+#: Request meta key: the frontier entry a request was leased under, in a crawl shared through
+#: Redis (:mod:`herald_spider.shared`); its lease ends once the request is done with.
+LEASE = "herald_lease"

@@ -33,6 +33,13 @@ Project settings (all overridable with ``-s NAME=value``):
 - ``HERALD_PROGRESS_INTERVAL``: seconds between a backfill's progress lines (default 60; 0: none).
 - ``HERALD_GC_FREEZE``: freeze the objects alive when the spider opens out of full garbage
   collections (default on).
+- ``HERALD_REDIS_URL``: share the crawl with every other process given the same URL (and
+  ``HERALD_REDIS_KEY``, default ``herald:<spider>:<section>``): one frontier, one dedup, one
+  dataset (herald_spider/shared.py). Off (empty) by default: one process, no Redis.
+- ``HERALD_REDIS_IDLE_SECONDS``: a process of a shared crawl stops once the shared frontier
+  has been empty, and every other process idle, this long (default 30).
+- ``HERALD_REDIS_LEASE_SECONDS``: a process whose heartbeat is this old is taken for dead,
+  and the requests it held are fetched by another (default 15).
 
 Every default lives here, once: the components read their settings without fallbacks.
 """
@@ -73,6 +80,10 @@ HERALD_MAX_DROPPED_SHARE = 0.2
 HERALD_MONITOR_RUNS = 5
 HERALD_PROGRESS_INTERVAL = 60.0
 HERALD_GC_FREEZE = True
+HERALD_REDIS_URL = ""
+HERALD_REDIS_KEY = ""
+HERALD_REDIS_IDLE_SECONDS = 30.0
+HERALD_REDIS_LEASE_SECONDS = 15.0
 
 # --- politeness (live site) -------------------------------------------------------------
 USER_AGENT = "herald_spider/0.1 (+https://github.com/herald-spider/herald_spider; research crawler)"
@@ -127,6 +138,9 @@ SPIDER_MIDDLEWARES = {
     "herald_spider.spidermiddlewares.links.LinkRecorderMiddleware": 700,
     "herald_spider.spidermiddlewares.refresh.RefreshMiddleware": 650,
     "herald_spider.spidermiddlewares.skipknown.SkipKnownArticlesMiddleware": 600,
+    # Last to see a callback's output, so everything it yielded is scheduled or stored when
+    # the request's lease ends (a crawl shared through Redis only).
+    "herald_spider.spidermiddlewares.leases.LeaseMiddleware": 5,
 }
 EXTENSIONS = {
     # Objects alive when the spider opens skip the collector's full collections.
@@ -135,7 +149,12 @@ EXTENSIONS = {
     "herald_spider.extensions.runs.RunRecorder": 10,
     "herald_spider.extensions.progress.BackfillProgress": 20,
     "herald_spider.extensions.frontier.FrontierJournal": 500,
+    "herald_spider.extensions.shared.SharedCrawlExtension": 510,
 }
+# A crawl shared through Redis (HERALD_REDIS_URL) takes its requests from scrapy-redis's
+# scheduler, and its live requests keep one request budget together: the add-on swaps the
+# scheduler and the HTTP(S) download handler in when the setting is there.
+ADDONS = {"herald_spider.addons.shared.SharedFrontierAddon": 0}
 ITEM_PIPELINES = {
     "herald_spider.pipelines.validate.ValidatePipeline": 100,
     "herald_spider.pipelines.plausible.PlausibilityPipeline": 150,

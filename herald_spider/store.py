@@ -24,7 +24,9 @@ from herald_spider.dataset.known import KnownIds, read_known
 from herald_spider.errors import Refused
 
 if TYPE_CHECKING:
+    from herald_spider.dataset.lock import DatasetLock
     from herald_spider.extensions.frontier import Frontier
+    from herald_spider.shared import SharedCrawl
 
 logger = logging.getLogger(__name__)
 
@@ -68,6 +70,21 @@ class ArticleStore:
         self.write_failures: list[str] = []
         #: The journal of this crawl's frontier, once the spider is known.
         self.frontier: Frontier | None = None
+        #: The crawl's state in Redis, when several processes share it (``HERALD_REDIS_URL``).
+        self.shared: SharedCrawl | None = None
+        #: The dataset lock the crawl holds (shared with the other processes of a shared crawl).
+        self.lock: DatasetLock | None = None
+
+    @property
+    def worker(self) -> str | None:
+        """This process, in a crawl shared by several (None in a crawl of one process)."""
+        return self.shared.worker if self.shared is not None else None
+
+    @property
+    def file_tag(self) -> str:
+        """What names this process's files: the crawl ID, and the worker in a shared crawl
+        (``part-<crawl_id>@<worker>-00001.parquet``: ``@`` is never in a crawl ID)."""
+        return self.crawl_id if self.worker is None else f"{self.crawl_id}@{self.worker}"
 
     @classmethod
     def from_settings(cls, settings: BaseSettings) -> ArticleStore:

@@ -288,7 +288,13 @@ def test_streaming_compaction_of_every_keyed_table_and_the_unkeyed_one(
             rows = [article(n % 5, revision=n % 3 + 1, title=f"{f}/{n}") for n in range(9)]
         elif name == "runs":
             rows = [
-                {**_sample_rows("runs")[0], "crawl_id": f"c{n % 4}", "pages_fetched": f * 10 + n}
+                {
+                    **_sample_rows("runs")[0],
+                    "crawl_id": f"c{n % 4}",
+                    # the processes of a shared crawl have a row each; a crawl of one, null
+                    "worker": f"w{n % 2}" if n % 4 == 1 else None,
+                    "pages_fetched": f * 10 + n,
+                }
                 for n in range(7)
             ]
         else:

@@ -20,6 +20,8 @@ exit      meaning
           (``HERALD_MAX_FAILED_SHARE``), a field's coverage fell against the last
           healthy runs (``HERALD_COVERAGE_DROP``), too many items dropped for missing
           fields, or no new article on a live crawl where the runs before found some
+6         a process of a crawl shared through Redis lost Redis mid-crawl (finish
+          reason ``redis_lost``): it wrote what it had; the next run resumes
 ========  ==========================================================================
 
 Codes 4 and 5 come from :mod:`herald_spider.health`; the ``runs`` row carries the verdict and

@@ -292,11 +292,12 @@ class RowBuffer:
     """
 
     def __init__(
-        self, table_dir: Path, schema: pa.Schema, crawl_id: str, batch_rows: int, chunk_rows: int = 2500
+        self, table_dir: Path, schema: pa.Schema, tag: str, batch_rows: int, chunk_rows: int = 2500
     ) -> None:
         self.table_dir = table_dir
         self.schema = schema
-        self.crawl_id = crawl_id
+        #: names the files: ``part-<tag>-<sequence>.parquet`` (the crawl ID, and the worker)
+        self.tag = tag
         self.batch_rows = max(1, batch_rows)
         self.chunk_rows = max(1, min(chunk_rows, self.batch_rows))
         self.columns: dict[str, list[Any]] = {name: [] for name in schema.names}
@@ -364,5 +365,5 @@ class RowBuffer:
         self.sequence += 1
         self.sink = self.writer = None
         self.buffered = 0
-        name = f"part-{self.crawl_id}-{self.sequence:05d}"
+        name = f"part-{self.tag}-{self.sequence:05d}"
         return write_bytes(self.table_dir, data, name, rows), rows

@@ -166,7 +166,9 @@ def crawl_id_in_use(dataset_dir: Path, crawl_id: str) -> str | None:
             continue
         for path in parquet_files(snapshot(link)):
             stem = path.stem
-            if stem == f"run-{crawl_id}" or stem.startswith(f"part-{crawl_id}-"):
+            # a shared crawl's processes: part-<crawl_id>@<worker>-..., run-<crawl_id>@<worker>
+            shared = (f"part-{crawl_id}@", f"run-{crawl_id}@")
+            if stem == f"run-{crawl_id}" or stem.startswith((f"part-{crawl_id}-", *shared)):
                 return f"file {link / path.name}"
     for table in ("runs", "articles"):
         files = parquet_files(snapshot(dataset_dir / table)) if (dataset_dir / table).is_dir() else []

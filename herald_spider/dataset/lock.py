@@ -2,6 +2,11 @@
 
 The lock is held for a whole crawl (the crawl reads which articles are stored when it starts,
 so a second crawl writing meanwhile would store duplicates) and for ``herald-dataset compact``.
+The processes of one crawl shared through Redis (``HERALD_REDIS_URL``: its frontier and
+dedup are shared, so they cannot store an article twice) hold it together, shared
+(:meth:`DatasetLock.acquire_shared`); whatever else writes waits for the last of them, and
+the last of them to finish takes it alone for the end-of-crawl compaction
+(:meth:`DatasetLock.last_holder`).
 The kernel releases it when the process dies, so a killed crawl never leaves a stale lock. The
 file holds the holder's description, which the second writer shows in its message.
 """
@@ -50,11 +55,30 @@ def open_lock_file(path: Path) -> int:
     return fd
 
 
+def _try_flock(fd: int, operation: int) -> bool:
+    """Take (or convert to) a lock without waiting; False when another holder is in the way."""
+    try:
+        fcntl.flock(fd, operation | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
+def _holder(fd: int) -> str:
+    """The holder line of the lock file: ``shared crawl <id> (first pid <pid>)``."""
+    return os.pread(fd, 4096, 0).decode("utf-8", "replace").strip()
+
+
 class DatasetLock:
     def __init__(self, dataset_dir: Path, holder: str) -> None:
         self.path = dataset_dir / LOCK_NAME
         self.holder = holder
         self._fd: int | None = None
+        #: held alone (a lone writer, or the last process of a shared crawl), not shared
+        self._alone = False
+        #: no other writer held the lock when this one took it: what a killed writer left
+        #: behind (temporary files) is stale, not another process's write in progress
+        self.first = False
 
     def acquire(self, wait: float = 0.0) -> None:
         """Take the lock, waiting up to ``wait`` seconds; raise :class:`DatasetLocked` if busy."""
@@ -94,11 +118,81 @@ class DatasetLock:
             raise Refused(
                 f"Cannot write the lock file {self.path}: {exc.strerror}. Nothing was written."
             ) from None
-        self._fd = fd
+        self._fd, self._alone, self.first = fd, True, True
+
+    def acquire_shared(self, crawl_id: str, wait: float = 0.0) -> None:
+        """Take the lock with the other processes of the shared crawl ``crawl_id``.
+
+        The first process takes it alone for a moment to write ``shared crawl <crawl_id>`` in
+        the lock file, then shares it; a process that joins reads that line, so the processes
+        of another crawl (another Redis, another key) are refused as any other writer is.
+        """
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise Refused(f"Cannot create the dataset folder {self.path.parent}: {exc.strerror}") from None
+        fd = open_lock_file(self.path)
+        mine = f"shared crawl {crawl_id}"
+        # at least a moment: the first process shares the lock a few instructions after taking it
+        deadline = time.monotonic() + max(wait, 5.0)
+        while True:
+            if _try_flock(fd, fcntl.LOCK_EX):  # no other holder: this one starts the share
+                try:
+                    os.ftruncate(fd, 0)
+                    os.pwrite(fd, f"{mine} (first pid {os.getpid()})\n".encode(), 0)
+                except OSError as exc:
+                    os.close(fd)
+                    raise Refused(
+                        f"Cannot write the lock file {self.path}: {exc.strerror}. Nothing was written."
+                    ) from None
+                # flock shares it by letting go first: a writer may take it in between (then
+                # this one waits), and may leave its own line (then this one starts again)
+                if _try_flock(fd, fcntl.LOCK_SH) and _holder(fd).split(" (")[0] == mine:
+                    self.first = True
+                    break
+            elif _try_flock(fd, fcntl.LOCK_SH):
+                holder = _holder(fd)
+                if holder.split(" (")[0] == mine:
+                    break
+                if holder:  # another crawl's processes write the dataset
+                    os.close(fd)
+                    raise DatasetLocked(
+                        f"Dataset {self.path.parent} is being written by {holder}, not by shared "
+                        f"crawl {crawl_id}: the processes of one crawl must write one dataset, and "
+                        f"other crawls wait for them (check HERALD_DATASET_DIR, HERALD_REDIS_URL "
+                        f"and HERALD_REDIS_KEY)."
+                    ) from None
+                fcntl.flock(fd, fcntl.LOCK_UN)  # no line yet: the first holder is writing it
+            if time.monotonic() >= deadline:
+                other = _holder(fd) or "another process"
+                os.close(fd)
+                raise DatasetLocked(
+                    f"Dataset {self.path.parent} is being written by {other}: the processes of "
+                    f"shared crawl {crawl_id} wait for it to finish (-s HERALD_LOCK_WAIT=<seconds>)."
+                ) from None
+            time.sleep(0.1)
+        self._fd, self._alone = fd, False
+
+    def last_holder(self) -> bool:
+        """Turn a shared hold into a lone one, if no other process holds the lock; False (and
+        the lock no longer held) when another still does. The last process of a shared crawl
+        to finish gets True, and with it the dataset to itself."""
+        if self._fd is None:
+            return False
+        try:
+            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            # the shared hold went with the attempt (flock converts by releasing first)
+            os.close(self._fd)
+            self._fd = None
+            return False
+        self._alone = True
+        return True
 
     def release(self) -> None:
         if self._fd is not None:
-            os.ftruncate(self._fd, 0)
+            if self._alone:  # the holder line stays while other processes share the lock
+                os.ftruncate(self._fd, 0)
             fcntl.flock(self._fd, fcntl.LOCK_UN)
             os.close(self._fd)
             self._fd = None

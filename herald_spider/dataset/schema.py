@@ -11,9 +11,10 @@ import pyarrow as pa
 #: ``runs`` columns ``since``, ``until`` and ``discovery``; version 4 the ``runs`` columns
 #: ``verdict``, ``failed_checks``, ``request_failures`` and ``sections_failed``; version 5 the
 #: ``articles`` (and ``article_revisions``) columns ``keywords``, ``topics``, ``language``,
-#: ``images``, ``body_blocks``, ``subheadings`` and ``body_html``. Files of an older version
+#: ``images``, ``body_blocks``, ``subheadings`` and ``body_html``; version 6 the ``runs`` column
+#: ``worker`` (one row per process of a crawl shared through Redis). Files of an older version
 #: still read as one dataset (the new columns read as null) and compaction upgrades them.
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 _TS = pa.timestamp("us", tz="UTC")
 _STRINGS = pa.list_(pa.string())
@@ -111,10 +112,13 @@ LINKS = pa.schema(
 _COUNTS = pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("count", pa.int64())]))
 _SHARES = pa.list_(pa.struct([pa.field("name", pa.string()), pa.field("share", pa.float64())]))
 
-#: One row per crawl.
+#: One row per crawl (per process of a shared crawl).
 RUNS = pa.schema(
     [
         pa.field("crawl_id", pa.string(), nullable=False),
+        # the process, in a crawl several processes share through Redis (HERALD_REDIS_URL): one
+        # row each; null for a crawl of one process
+        pa.field("worker", pa.string()),
         pa.field("spider", pa.string(), nullable=False),
         pa.field("section", pa.string()),
         pa.field("refresh", pa.string()),
@@ -150,5 +154,5 @@ TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "articles": (ARTICLES, ("article_id",)),
     "article_revisions": (ARTICLE_REVISIONS, ("article_id", "revision")),
     "links": (LINKS, ()),
-    "runs": (RUNS, ("crawl_id",)),
+    "runs": (RUNS, ("crawl_id", "worker")),
 }

@@ -17,6 +17,7 @@ from herald_spider.dataset.schema import TABLES
 from herald_spider.dataset.tables import ensure_table
 from herald_spider.errors import Refused
 from herald_spider.replay import check_index_cache, is_mirror, replay_root
+from herald_spider.shared import REDIS_ERRORS, SharedCrawl
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
@@ -44,14 +45,28 @@ class DatasetExtension:
     def __init__(self, crawler: Crawler) -> None:
         if not crawler.settings.getbool("HERALD_WRITE_DATASET"):
             raise NotConfigured("only `scrapy crawl` locks and writes the dataset")
-        self.store = store = ArticleStore.from_settings(crawler.settings)
+        settings = crawler.settings
+        # Redis first: unreachable, it ends the crawl before anything is made on disk.
+        shared = connect_shared(crawler)
+        explicit_id = bool(settings.get("HERALD_CRAWL_ID"))
+        self.store = store = ArticleStore.from_settings(settings)
+        if shared is not None:
+            running = shared.running_crawl()
+            if running is not None and explicit_id and running != store.crawl_id:
+                raise Refused(
+                    f"HERALD_CRAWL_ID={store.crawl_id}, but shared crawl {running} is under way in "
+                    f"{shared.url} ({shared.key}): leave HERALD_CRAWL_ID unset to join it, or use "
+                    f"another HERALD_REDIS_KEY for another crawl."
+                )
+            store.crawl_id = running or store.crawl_id
+            store.shared = shared
         assert crawler.stats is not None
         crawler.stats.set_value("herald/crawl_id", store.crawl_id)
-        self.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
-        root = replay_root(crawler.settings.get("HERALD_REPLAY"))  # a typo refused before any write
+        self.lock = store.lock = DatasetLock(store.dataset_dir, f"crawl {store.crawl_id}")
+        root = replay_root(settings.get("HERALD_REPLAY"))  # a typo refused before any write
         if root is not None and not is_mirror(root):
             check_index_cache(store.dataset_dir)
-        warc_dir = crawler.settings.get("HERALD_WARC_DIR")
+        warc_dir = settings.get("HERALD_WARC_DIR")
         if warc_dir:  # a link or a file refused before any write, as the recorder would
             from herald_spider.archive.writer import check_directory
 
@@ -59,14 +74,20 @@ class DatasetExtension:
                 check_directory(Path(warc_dir))
             except OSError as exc:
                 raise Refused(f"HERALD_WARC_DIR={warc_dir}: {exc}") from None
-        explicit_id = bool(crawler.settings.get("HERALD_CRAWL_ID"))
         # The folders and links before the lock file is made (a folder that is not a dataset
         # gets nothing of ours); everything, files and crawl ID included, under the lock, which
         # no other writer can change while we hold it.
         check_dataset(store.dataset_dir, files=False)
-        self.lock.acquire(wait=crawler.settings.getfloat("HERALD_LOCK_WAIT"))
+        wait = settings.getfloat("HERALD_LOCK_WAIT")
+        if shared is None:
+            self.lock.acquire(wait=wait)
+        else:
+            self.lock.acquire_shared(store.crawl_id, wait=wait)
         try:
-            self.check(store, explicit_id=explicit_id)
+            # a crawl ID is checked when a crawl starts, not when a process joins it
+            self.check(store, explicit_id=explicit_id and (shared is None or running is None))
+            if shared is not None:
+                self.join(shared, store)
             for table in TABLES:
                 ensure_table(store.dataset_dir, table)
         except OSError as exc:
@@ -79,6 +100,27 @@ class DatasetExtension:
             raise
         self.crawler = crawler
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
+
+    @staticmethod
+    def join(shared: SharedCrawl, store: ArticleStore) -> None:
+        """Start the shared crawl under the store's crawl ID, or join the one another process
+        started meanwhile (refused: its ID was not the one the lock was taken for)."""
+        try:
+            crawl_id, _ = shared.join(store.crawl_id)
+        except REDIS_ERRORS as exc:
+            raise Refused(f"Lost Redis at {shared.url} while starting: {exc}. Nothing was written.") from None
+        if crawl_id != store.crawl_id:
+            raise Refused(
+                f"Another process started shared crawl {crawl_id} in {shared.url} at the same moment: "
+                f"run this one again to join it. Nothing was written."
+            )
+        logger.info(
+            "Shared crawl %s (%s, %s): this process is worker %s",
+            crawl_id,
+            shared.url,
+            shared.key,
+            shared.worker,
+        )
 
     @staticmethod
     def check(store: ArticleStore, *, explicit_id: bool) -> None:
@@ -121,3 +163,32 @@ def crawl_store(crawler: Crawler) -> ArticleStore:
             "dataset and state (see EXTENSIONS in herald_spider/settings.py)"
         )
     return extension.store
+
+
+def connect_shared(crawler: Crawler) -> SharedCrawl | None:
+    """The crawl's state in Redis when ``HERALD_REDIS_URL`` is set (None otherwise); what a
+    shared crawl cannot do, and a Redis that cannot be reached, are refused here, before
+    anything is written."""
+    settings = crawler.settings
+    url = settings.get("HERALD_REDIS_URL")
+    if not url:
+        return None
+    if settings.get("JOBDIR"):
+        raise Refused(
+            "JOBDIR and HERALD_REDIS_URL do not go together: Redis keeps the shared crawl's frontier"
+        )
+    spider = crawler.spider
+    # what a shared crawl cannot do yet (README, "Several processes, one crawl")
+    if getattr(spider, "refresh", ""):
+        raise Refused(
+            "-a refresh is not supported with HERALD_REDIS_URL: a refresh replaces stored rows at "
+            "the end of the crawl, which one process does; run it without HERALD_REDIS_URL"
+        )
+    if getattr(spider, "backfill", None) is not None:
+        raise Refused(
+            "-a since / -a until (a backfill) are not supported with HERALD_REDIS_URL: a backfill "
+            "reads its by-day sitemaps one after another; run it without HERALD_REDIS_URL"
+        )
+    section = getattr(spider, "section", "") or ""
+    key = settings.get("HERALD_REDIS_KEY") or f"herald:{getattr(spider, 'name', 'crawl')}:{section}"
+    return SharedCrawl.connect(url, key, lease_seconds=settings.getfloat("HERALD_REDIS_LEASE_SECONDS"))

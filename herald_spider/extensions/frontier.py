@@ -149,7 +149,8 @@ class FrontierJournal:
 
     def request_scheduled(self, request: Request, spider: Spider) -> None:
         article_id = request.meta.get(ARTICLE_ID)
-        if article_id:
+        # a crawl shared through Redis keeps its frontier, and what each process holds, there
+        if article_id and self.store.shared is None:
             try:
                 Frontier.of(self.store, spider).record(request.url, article_id)
             except OSError as exc:

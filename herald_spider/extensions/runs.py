@@ -20,6 +20,7 @@ from herald_spider.dataset.files import read_table, write_table
 from herald_spider.dataset.maintenance import compact_table, needs_compaction
 from herald_spider.dataset.schema import RUNS, TABLES, to_table
 from herald_spider.extensions.dataset import crawl_store, writes_dataset
+from herald_spider.extensions.shared import end_shared_crawl
 from herald_spider.health import Thresholds, judge, summary, was_healthy
 from herald_spider.items import Article
 from herald_spider.store import WRITE_FAILED, ArticleStore
@@ -40,8 +41,10 @@ def _counts(stats: dict[str, Any], prefix: str) -> list[dict[str, Any]]:
     )
 
 
-def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: datetime) -> dict[str, Any]:
-    """The ``runs`` row of a crawl, from its stats."""
+def run_row(
+    stats: dict[str, Any], spider: Spider, reason: str, started_at: datetime, worker: str | None = None
+) -> dict[str, Any]:
+    """The ``runs`` row of a crawl (of one process of a shared crawl: ``worker``), from its stats."""
     stored = int(stats.get("herald/coverage/rows", 0))
     backfill = getattr(spider, "backfill", None)
     coverage = [
@@ -50,6 +53,7 @@ def run_row(stats: dict[str, Any], spider: Spider, reason: str, started_at: date
     ]
     return {
         "crawl_id": stats.get("herald/crawl_id"),
+        "worker": worker,
         "spider": spider.name,
         "section": getattr(spider, "section", None),
         "refresh": getattr(spider, "refresh", "") or None,
@@ -78,6 +82,7 @@ class RunRecorder:
         writes_dataset(crawler)
         self.crawler = crawler
         self.store: ArticleStore | None = None  # the crawl's state, once the spider is open
+        self.finished = False  # the spider closed "finished", with every write done
         self.max_files = crawler.settings.getint("HERALD_COMPACT_FILES")
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS")
         self.started_at = datetime.now(UTC).replace(microsecond=0)
@@ -109,7 +114,8 @@ class RunRecorder:
         if self.store.write_failures:
             reason = WRITE_FAILED  # whatever ended the crawl, what it fetched is not all stored
         stats = self.crawler.stats.get_stats()
-        row = run_row(stats, spider, reason, self.started_at)
+        self.finished = reason == "finished"
+        row = run_row(stats, spider, reason, self.started_at, self.store.worker)
         verdict = judge(stats, reason, row, self._history(row), live=self.live, thresholds=self.thresholds)
         self.store.verdict = verdict
         row["verdict"] = verdict.word
@@ -118,7 +124,7 @@ class RunRecorder:
             (logger.info if verdict.healthy else logger.warning)(line)
         try:
             write_table(
-                self.store.dataset_dir / RUNS_DIR, to_table([row], RUNS), f"run-{self.store.crawl_id}"
+                self.store.dataset_dir / RUNS_DIR, to_table([row], RUNS), f"run-{self.store.file_tag}"
             )
         except OSError as exc:
             self.store.write_failed(self.crawler, exc)
@@ -148,6 +154,16 @@ class RunRecorder:
         """
         if self.store is None:
             return  # the spider never opened
+        if self.store.shared is not None:
+            lock = self.store.lock
+            if lock is None or not lock.last_holder():
+                logger.info(
+                    "Other processes of shared crawl %s still write the dataset: the last one to "
+                    "finish compacts it",
+                    self.store.crawl_id,
+                )
+                return
+            end_shared_crawl(self.store, self.finished)
         for table in TABLES:
             try:
                 if needs_compaction(self.store.dataset_dir, table, self.max_files):

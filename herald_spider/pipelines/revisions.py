@@ -44,7 +44,7 @@ class RevisionPipeline(CrawlerComponent):
         self.batch_rows = crawler.settings.getint("HERALD_BATCH_ROWS")
         self.grace = crawler.settings.getfloat("HERALD_COMPACT_GRACE_SECONDS")
         self.revisions = RowBuffer(
-            self.store.dataset_dir / REVISIONS_DIR, ARTICLE_REVISIONS, self.store.crawl_id, self.batch_rows
+            self.store.dataset_dir / REVISIONS_DIR, ARTICLE_REVISIONS, self.store.file_tag, self.batch_rows
         )
         self.fetched_again: dict[str, dict[str, Any]] = {}
         self.coverage: Counter[str] = Counter()

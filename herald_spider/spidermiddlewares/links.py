@@ -86,7 +86,7 @@ class LinkRecorderMiddleware:
         self.buffer = RowBuffer(
             self.store.dataset_dir / LINKS_DIR,
             LINKS,
-            self.store.crawl_id,
+            self.store.file_tag,
             crawler.settings.getint("HERALD_LINK_BATCH_ROWS"),
             chunk_rows=10_000,
         )

@@ -20,6 +20,7 @@ from herald_spider import urls
 from herald_spider.backfill import SITEMAPS_BEGIN, Backfill, Window, queued
 from herald_spider.errors import Refused
 from herald_spider.extensions.frontier import resumed
+from herald_spider.extensions.shared import seeds_crawl
 from herald_spider.meta import ARTICLE_ID, CARD, FEED, LEGACY_ID
 from herald_spider.pages.article import ArticlePage
 from herald_spider.pages.cards import CardSignal
@@ -130,6 +131,17 @@ class SectionSpider(scrapy.Spider):
                 if saved.window != self.backfill.window:
                     self.logger.info("Resuming the backfill of %s (JOBDIR)", saved.window)
                 self.backfill = saved
+        if seeds_crawl(self.crawler):  # a process joining a shared crawl finds it seeded
+            for request in self._seeds():
+                yield request
+        for url, article_id in resumed(self.crawler, self):
+            tried = self.tried.get(article_id, ())
+            if url not in tried:
+                self.tried[article_id] = (*tried, url)
+            yield self._article_request(url, article_id)
+
+    def _seeds(self) -> Iterator[scrapy.Request]:
+        """Where the crawl begins: the section listing (not for a backfill) and robots.txt."""
         if self.backfill is None:
             yield scrapy.Request(
                 urls.section_url(self.section), callback=self.parse_section, errback=self.request_failed
@@ -142,11 +154,6 @@ class SectionSpider(scrapy.Spider):
                     SITEMAPS_BEGIN,
                 )
         yield scrapy.Request(urls.ROBOTS_URL, callback=self.parse_robots, errback=self.robots_failed)
-        for url, article_id in resumed(self.crawler, self):
-            tried = self.tried.get(article_id, ())
-            if url not in tried:
-                self.tried[article_id] = (*tried, url)
-            yield self._article_request(url, article_id)
 
     # --- routing ----------------------------------------------------------------------
 

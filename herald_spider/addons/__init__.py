@@ -1,0 +1,1 @@
+"""Scrapy add-ons: settings that follow from other settings."""
