@@ -144,7 +144,7 @@ def test_image_and_block_columns_are_declared_structs() -> None:
     assert ARTICLES.field("language").type == ARTICLES.field("body_html").type == pa.string()
 
 
-def test_a_version_4_file_reads_with_the_new_columns_null_and_compacts_to_the_current_version(tmp_path: Path) -> None:
+def test_a_version_4_file_reads_with_new_columns_null_and_compacts_to_the_current_one(tmp_path: Path) -> None:
     table_dir = ensure_table(tmp_path, "articles")
     version_4 = pa.schema(
         [ARTICLES.field(name) for name in ARTICLES.names if name not in VERSION_5_COLUMNS],
