@@ -138,9 +138,6 @@ SPIDER_MIDDLEWARES = {
     "herald_spider.spidermiddlewares.links.LinkRecorderMiddleware": 700,
     "herald_spider.spidermiddlewares.refresh.RefreshMiddleware": 650,
     "herald_spider.spidermiddlewares.skipknown.SkipKnownArticlesMiddleware": 600,
-    # Last to see a callback's output, so everything it yielded is scheduled or stored when
-    # the request's lease ends (a crawl shared through Redis only).
-    "herald_spider.spidermiddlewares.leases.LeaseMiddleware": 5,
 }
 EXTENSIONS = {
     # Objects alive when the spider opens skip the collector's full collections.
@@ -149,11 +146,10 @@ EXTENSIONS = {
     "herald_spider.extensions.runs.RunRecorder": 10,
     "herald_spider.extensions.progress.BackfillProgress": 20,
     "herald_spider.extensions.frontier.FrontierJournal": 500,
-    "herald_spider.extensions.shared.SharedCrawlExtension": 510,
 }
 # A crawl shared through Redis (HERALD_REDIS_URL) takes its requests from scrapy-redis's
-# scheduler, and its live requests keep one request budget together: the add-on swaps the
-# scheduler and the HTTP(S) download handler in when the setting is there.
+# scheduler, ends its leases, beats, and keeps one request budget for its live requests: the
+# add-on puts those components in when the setting is there (herald_spider/addons/shared.py).
 ADDONS = {"herald_spider.addons.shared.SharedFrontierAddon": 0}
 ITEM_PIPELINES = {
     "herald_spider.pipelines.validate.ValidatePipeline": 100,

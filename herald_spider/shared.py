@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import pickle
+import re
 import secrets
 import socket
 import time
@@ -41,10 +42,14 @@ import redis
 from scrapy import Request, Spider
 from scrapy.utils.request import request_from_dict
 
+from herald_spider.dataset.integrity import FRONTIER_DIR
 from herald_spider.errors import Refused
 from herald_spider.meta import ARTICLE_ID, LEASE
 
 logger = logging.getLogger(__name__)
+
+#: A key prefix with no character that Redis's patterns (``SCAN MATCH``) read as a wildcard.
+_KEY = re.compile(r"^[A-Za-z0-9:_./-]{1,200}$")
 
 #: What a lost or refused connection to Redis raises (a timeout included).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
@@ -141,7 +146,12 @@ class SharedCrawl:
     @classmethod
     def connect(cls, url: str, key: str, *, lease_seconds: float) -> SharedCrawl:
         """Connect and ping; :class:`Refused` (one line, nothing written) when Redis cannot be
-        reached or is not a Redis that takes scripts."""
+        reached, or the key has characters Redis's patterns read as wildcards."""
+        if not _KEY.match(key):
+            raise Refused(
+                f"HERALD_REDIS_KEY={key!r}: letters, digits and : _ . / - only (the crawl's keys are "
+                f"found and removed by patterns under it)"
+            )
         shown = _without_password(url)
         try:
             # one connection, no pool: every call comes from the reactor thread
@@ -360,6 +370,20 @@ def frontier_entry(data: bytes) -> tuple[str | None, float]:
     except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError, ImportError):
         return None, 0.0
     return (str(article_id) if article_id else None), float(-priority)
+
+
+def marker(dataset_dir: Path, crawl_id: str) -> Path:
+    """The file that says a shared crawl writes this dataset folder: made by the process that
+    starts the crawl, looked for by every process that joins or resumes it (one pointed at
+    another folder is refused), removed when the crawl is done."""
+    return dataset_dir / FRONTIER_DIR / f"shared@{crawl_id}"
+
+
+def make_marker(dataset_dir: Path, crawl_id: str) -> None:
+    path = marker(dataset_dir, crawl_id)
+    path.parent.mkdir(exist_ok=True)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    os.close(os.open(path, flags, 0o644))
 
 
 def worker_files(table_dir: Path, crawl_id: str, worker: str) -> list[Path]:

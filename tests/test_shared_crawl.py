@@ -290,3 +290,39 @@ def test_a_process_of_another_crawl_is_refused_by_the_dataset(server: RedisServe
         assert "is being written by shared crawl other-crawl" in result["log"]
     finally:
         holder.release()
+
+
+def test_a_process_writing_another_folder_than_the_others_is_refused(
+    archive: Path, server: RedisServer, tmp_path: Path
+) -> None:
+    """The same crawl (Redis, key) but another dataset folder: the folder has no mark of the
+    crawl (and the process would be alone in its lock while the others are alive), so it
+    writes nothing."""
+    first_log, stray_log = tmp_path / "first.log", tmp_path / "stray.log"
+    first = start(server.url, archive, tmp_path / "dataset", first_log)
+    client = redis.Redis.from_url(server.url)
+    deadline = time.monotonic() + 60
+    while not list(client.scan_iter("herald:world:world:alive:*")):
+        assert time.monotonic() < deadline, "the first process did not start"
+        time.sleep(0.05)
+    stray = start(server.url, archive, tmp_path / "elsewhere", stray_log)
+    refused = finish(stray, stray_log, code=1)
+    assert "writes another dataset folder than" in refused["log"]
+    assert not any((tmp_path / "elsewhere").glob("*/*.parquet"))
+    finish(first, first_log)
+    assert_each_article_once(tmp_path / "dataset", ARCHIVE_SIZE)
+
+
+def test_an_unfinished_crawl_of_another_folder_is_not_resumed_here(
+    server: RedisServer, tmp_path: Path
+) -> None:
+    """Keys of an unfinished shared crawl that wrote another dataset: a process of this one
+    is refused rather than resume, into this folder, a crawl seeded for the other."""
+    client = redis.Redis.from_url(server.url)
+    client.hset("herald:world:world:crawl", "crawl_id", "nightly-1")
+    client.set("herald:world:world:seeded", "someone")
+    log = tmp_path / "refused.log"
+    process = start(server.url, FIXTURES / "site", tmp_path / "dataset", log)
+    result = finish(process, log, code=1)
+    assert "Shared crawl nightly-1" in result["log"] and "writes another dataset folder" in result["log"]
+    assert not any((tmp_path / "dataset").glob("*/*.parquet"))

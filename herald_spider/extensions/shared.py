@@ -25,7 +25,7 @@ from twisted.internet.task import LoopingCall
 
 from herald_spider.dataset.files import read_table
 from herald_spider.extensions.dataset import crawl_store
-from herald_spider.shared import REDIS_ERRORS, SharedCrawl, frontier_entry, worker_files
+from herald_spider.shared import REDIS_ERRORS, SharedCrawl, frontier_entry, marker, worker_files
 from herald_spider.store import ArticleStore
 
 logger = logging.getLogger(__name__)
@@ -190,6 +190,7 @@ def end_shared_crawl(store: ArticleStore, finished: bool) -> None:
     try:
         if finished and shared.frontier_empty():
             shared.end_crawl()
+            marker(store.dataset_dir, store.crawl_id).unlink(missing_ok=True)
             logger.info("Shared crawl %s is done: its keys are removed from Redis", shared.crawl_id)
         else:
             logger.info(
