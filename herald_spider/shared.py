@@ -54,13 +54,13 @@ _KEY = re.compile(r"^[A-Za-z0-9:_./-]{1,200}$")
 #: What a lost or refused connection to Redis raises (a timeout included).
 REDIS_ERRORS: tuple[type[BaseException], ...] = (redis.ConnectionError, redis.TimeoutError)
 
-# Take the first request of the frontier and lease it to a worker, in one step.
+# Take the first requests of the frontier (up to ARGV[2]) and lease them to a worker, in one step.
 _POP = """
-local first = redis.call('ZRANGE', KEYS[1], 0, 0)
-if #first == 0 then return false end
-redis.call('ZREM', KEYS[1], first[1])
-redis.call('HSET', KEYS[2], first[1], ARGV[1])
-return first[1]
+local first = redis.call('ZRANGE', KEYS[1], 0, tonumber(ARGV[2]) - 1)
+if #first == 0 then return first end
+redis.call('ZREM', KEYS[1], unpack(first))
+for _, entry in ipairs(first) do redis.call('HSET', KEYS[2], entry, ARGV[1]) end
+return first
 """
 
 # Schedule a request: mark its fingerprint seen and put it in the frontier, in one step (a
@@ -180,12 +180,6 @@ class SharedCrawl:
         current = self.client.hget(self.name("crawl"), "crawl_id")
         return _text(current) if current is not None else None
 
-    def forget_crawl(self, crawl_id: str) -> None:
-        """Undo :meth:`join` of a crawl this process started and could not go on with, when no
-        other process joined it."""
-        if not self.client.hlen(self.name("workers")) and self.running_crawl() == crawl_id:
-            self.client.delete(self.name("crawl"))
-
     def register(self) -> None:
         """Enter the crawl's workers, with a heartbeat."""
         who = {"host": socket.gethostname(), "pid": os.getpid(), "started": time.time()}
@@ -208,10 +202,11 @@ class SharedCrawl:
         keys = [self.dupefilter_key, self.queue_key, self.leases_key]
         return bool(self._schedule(keys=keys, args=[fingerprint or "", data, score, lease or b""]))
 
-    def pop(self) -> bytes | None:
-        """The first request of the frontier, leased to this process; None when it is empty."""
-        found = self._pop(keys=[self.queue_key, self.leases_key], args=[time.time()])
-        return _bytes(found) if found else None
+    def pop(self, count: int) -> list[bytes]:
+        """The first ``count`` requests of the frontier (fewer when it holds fewer), leased to
+        this process."""
+        found = self._pop(keys=[self.queue_key, self.leases_key], args=[time.time(), count])
+        return [_bytes(entry) for entry in found or ()]
 
     def queued(self) -> int:
         return int(self.client.zcard(self.queue_key))

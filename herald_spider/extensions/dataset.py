@@ -87,7 +87,7 @@ class DatasetExtension:
             # a crawl ID is checked when a crawl starts, not when a process joins it
             self.check(store, explicit_id=explicit_id and (shared is None or running is None))
             if shared is not None:
-                self.join(shared, store, alone=self.lock.first, resuming=running is not None)
+                self.join(shared, store, resuming=running is not None)
             for table in TABLES:
                 ensure_table(store.dataset_dir, table)
         except OSError as exc:
@@ -102,11 +102,11 @@ class DatasetExtension:
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
     @staticmethod
-    def join(shared: SharedCrawl, store: ArticleStore, *, alone: bool, resuming: bool) -> None:
+    def join(shared: SharedCrawl, store: ArticleStore, *, resuming: bool) -> None:
         """Start the shared crawl under the store's crawl ID, or join (``resuming``) the one
         under way. Refused: a crawl another process started meanwhile (the lock was taken for
-        another ID), and a dataset folder other than the crawl's: one without the crawl's
-        marker, or one this process is ``alone`` in while others of the crawl are alive."""
+        another ID), and a dataset folder other than the crawl's (without the crawl's marker,
+        which the process that started it made)."""
         if resuming and not marker(store.dataset_dir, store.crawl_id).exists():
             raise Refused(
                 f"Shared crawl {store.crawl_id} ({shared.url}, {shared.key}) writes another dataset "
@@ -117,16 +117,8 @@ class DatasetExtension:
             make_marker(store.dataset_dir, store.crawl_id)
         try:
             crawl_id, _ = shared.join(store.crawl_id)
-            alive = [worker for worker, state in shared.others().items() if state is not None]
         except REDIS_ERRORS as exc:
             raise Refused(f"Lost Redis at {shared.url} while starting: {exc}. Nothing was written.") from None
-        if alone and alive:
-            raise Refused(
-                f"Shared crawl {crawl_id} is under way in {len(alive)} other process(es), but none of "
-                f"them writes {store.dataset_dir}: every process of a crawl writes one dataset folder "
-                f"(on several machines, one folder on a shared filesystem with working locks). "
-                f"Check HERALD_DATASET_DIR. Nothing was stored there."
-            )
         if crawl_id != store.crawl_id:
             marker(store.dataset_dir, store.crawl_id).unlink(missing_ok=True)
             raise Refused(

@@ -34,8 +34,6 @@ logger = logging.getLogger(__name__)
 REDIS_LOST = "redis_lost"
 #: Seconds between heartbeats.
 BEAT_SECONDS = 1.0
-#: Seconds between looks at the frontier of a process with room for more requests.
-POLL_SECONDS = 0.1
 
 
 class SharedCrawlExtension:
@@ -48,7 +46,6 @@ class SharedCrawlExtension:
         self.idle_seconds = crawler.settings.getfloat("HERALD_REDIS_IDLE_SECONDS")
         self.empty_since: float | None = None
         self.beats = LoopingCall(self.beat)
-        self.polls = LoopingCall(self.poll)
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
         crawler.signals.connect(self.spider_idle, signal=signals.spider_idle)
         crawler.signals.connect(self.spider_closed, signal=signals.spider_closed)
@@ -74,7 +71,6 @@ class SharedCrawlExtension:
             stop_for_lost_redis(self.crawler, self.shared, exc)
             return
         self.beats.start(BEAT_SECONDS, now=False)
-        self.polls.start(POLL_SECONDS, now=False)
 
     def beat(self) -> None:
         shared, engine = self.shared, self.crawler.engine
@@ -85,15 +81,6 @@ class SharedCrawlExtension:
             self.reclaim()
         except REDIS_ERRORS as exc:
             stop_for_lost_redis(self.crawler, shared, exc)
-
-    def poll(self) -> None:
-        """Scrapy asks its scheduler for requests when a download ends, and every five seconds
-        otherwise; the frontier also fills with other processes' links, so a process with room
-        for more asks every ``POLL_SECONDS`` too."""
-        engine = self.crawler.engine
-        if self.shared.lost or engine is None or engine.spider is None or engine.needs_backout():
-            return
-        _wake(engine)
 
     def reclaim(self) -> None:
         """Put back in the frontier the requests of processes whose heartbeat expired."""
@@ -157,9 +144,8 @@ class SharedCrawlExtension:
             raise DontCloseSpider
 
     def spider_closed(self, spider: Spider, reason: str) -> None:
-        for loop in (self.beats, self.polls):
-            if loop.running:
-                loop.stop()
+        if self.beats.running:
+            self.beats.stop()
         shared, store = self.shared, self.store
         if shared.lost:
             return
@@ -222,14 +208,6 @@ def stop_for_lost_redis(crawler: Crawler, shared: SharedCrawl, exc: BaseExceptio
     engine = crawler.engine
     if engine is not None and engine.running and engine.spider is not None:
         deferred_from_coro(engine.close_spider_async(reason=REDIS_LOST))
-
-
-def _wake(engine: object) -> None:
-    """Have the engine ask its scheduler for requests now (Scrapy has no public call for it)."""
-    slot = getattr(engine, "_slot", None)
-    nextcall = getattr(slot, "nextcall", None)
-    if nextcall is not None:
-        nextcall.schedule()
 
 
 def seeds_crawl(crawler: Crawler) -> bool:

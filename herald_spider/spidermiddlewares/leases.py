@@ -6,7 +6,9 @@ engine would, so they are in the frontier before the lease can end (the engine t
 callback's output a couple of elements ahead of processing it). A response without an article
 ends its lease when its output is used up; one with an article, when the article leaves the
 pipelines: at once when it was dropped, else once its row is in a file (a process killed
-before that leaves it to be fetched again).
+before that leaves it to be fetched again). Once Redis is lost, what a response yields is
+no longer passed on: a request of it may not have reached the frontier, and an article stored
+would mark its page done; its lease stays, and the next run fetches the page again.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ class LeaseMiddleware:
         for output in result:
             if self.taken(output, lease):
                 continue
+            if self.shared.lost:
+                return  # a request it yielded may be lost: the page is fetched again instead
             articles += isinstance(output, Article) and bool(output.article_id)
             yield output
         self.done(lease, articles)
@@ -60,6 +64,8 @@ class LeaseMiddleware:
         async for output in result:
             if self.taken(output, lease):
                 continue
+            if self.shared.lost:
+                return  # a request it yielded may be lost: the page is fetched again instead
             articles += isinstance(output, Article) and bool(output.article_id)
             yield output
         self.done(lease, articles)
