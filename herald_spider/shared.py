@@ -5,6 +5,7 @@ Every process of a shared crawl has a :class:`SharedCrawl`. The keys, under
 
 =====================  ================================================================
 ``<key>:crawl``        hash: the crawl ID every process writes under
+``<key>:marked``       the token of the crawl's dataset folder (:func:`make_marker`)
 ``<key>:seeded``       set by the process that seeds the crawl (the section listing)
 ``<key>:requests``     sorted set: the frontier (scrapy-redis's priority queue)
 ``<key>:dupefilter``   set: the fingerprints of every request scheduled (scrapy-redis)
@@ -14,6 +15,7 @@ Every process of a shared crawl has a :class:`SharedCrawl`. The keys, under
 ``<key>:leases:<w>``   hash: the requests a worker took from the frontier and has not
                        finished (an article's until its row is in a file)
 ``<key>:reclaim:<w>``  hash: leases a worker took over from a dead one, being put back
+``<key>:urls:<id>``    the URLs other processes found an article under (tried on a 404)
 ``<key>:rate:<host>``  the next moment a request to ``host`` may start (live crawls)
 =====================  ================================================================
 
@@ -66,10 +68,13 @@ return first
 # Schedule a request: mark its fingerprint seen and put it in the frontier, in one step (a
 # process killed between the two would leave a fingerprint seen and its request nowhere); the
 # lease it came under (a retry, a redirect) ends with it. 0 when the fingerprint was seen.
+# An article request filtered as seen leaves its URL among the article's URLs (KEYS[4]): the
+# process that fetches the article tries them when its own URL answers 404.
 _SCHEDULE = """
 local fresh = ARGV[1] == '' or redis.call('SADD', KEYS[1], ARGV[1]) == 1
 if fresh then redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2]) end
 if ARGV[4] ~= '' then redis.call('HDEL', KEYS[3], ARGV[4]) end
+if not fresh and ARGV[5] ~= '' then redis.call('SADD', KEYS[4], ARGV[5]) end
 return fresh and 1 or 0
 """
 
@@ -186,6 +191,19 @@ class SharedCrawl:
         self.client.hset(self.name("workers"), self.worker, json.dumps(who))
         self.beat(busy=True)
 
+    def mark(self, token: str) -> str:
+        """The token of the crawl's dataset folder: ``token`` if this is the first folder to
+        ask (see :func:`make_marker`)."""
+        self.client.set(self.name("marked"), token, nx=True)
+        return _text(self.client.get(self.name("marked")))
+
+    def forget_crawl(self, crawl_id: str) -> None:
+        """Undo :meth:`join` of a crawl this process started and cannot go on with, when no
+        other process joined it and no folder was marked for it."""
+        busy = self.client.hlen(self.name("workers")) or self.client.exists(self.name("marked"))
+        if not busy and self.running_crawl() == crawl_id:
+            self.client.delete(self.name("crawl"))
+
     def take_seeding(self) -> bool:
         """Whether this process seeds the crawl (the first of its processes to ask)."""
         return bool(self.client.set(self.name("seeded"), self.worker, nx=True))
@@ -195,12 +213,27 @@ class SharedCrawl:
 
     # --- frontier ---------------------------------------------------------------------
 
-    def schedule(self, fingerprint: str | None, data: bytes, score: float, lease: bytes | None) -> bool:
+    def schedule(
+        self,
+        fingerprint: str | None,
+        data: bytes,
+        score: float,
+        lease: bytes | None,
+        article: tuple[str, str] | None = None,
+    ) -> bool:
         """Put an encoded request in the frontier unless its fingerprint was seen (None: never
         filtered); the lease it was fetched under (a retry, a redirect) ends in the same step.
-        Whether it went in."""
-        keys = [self.dupefilter_key, self.queue_key, self.leases_key]
-        return bool(self._schedule(keys=keys, args=[fingerprint or "", data, score, lease or b""]))
+        An ``article`` request, ``(article ID, URL)``, filtered leaves its URL among the
+        article's (:meth:`urls_of`). Whether it went in."""
+        article_id, url = article or ("", "")
+        keys = [self.dupefilter_key, self.queue_key, self.leases_key, self.name(f"urls:{article_id}")]
+        args: list[bytes | str | float] = [fingerprint or "", data, score, lease or b"", url]
+        return bool(self._schedule(keys=keys, args=args))
+
+    def urls_of(self, article_id: str) -> list[str]:
+        """The URLs other processes found an article under (their requests were filtered: the
+        article was requested already)."""
+        return sorted(_text(url) for url in self.client.smembers(self.name(f"urls:{article_id}")))
 
     def pop(self, count: int) -> list[bytes]:
         """The first ``count`` requests of the frontier (fewer when it holds fewer), leased to
@@ -306,10 +339,10 @@ class SharedCrawl:
 
     def end_crawl(self) -> None:
         """The crawl is over: remove its keys, so the next crawl with this key starts afresh."""
-        keys = [self.name(s) for s in ("crawl", "seeded", "requests", "dupefilter", "workers")]
+        keys = [self.name(s) for s in ("crawl", "marked", "seeded", "requests", "dupefilter", "workers")]
         keys += [
             k
-            for pattern in ("alive:*", "leases:*", "reclaim:*")
+            for pattern in ("alive:*", "leases:*", "reclaim:*", "urls:*")
             for k in self.client.scan_iter(self.name(pattern))
         ]
         self.client.delete(*keys)
@@ -374,11 +407,28 @@ def marker(dataset_dir: Path, crawl_id: str) -> Path:
     return dataset_dir / FRONTIER_DIR / f"shared@{crawl_id}"
 
 
-def make_marker(dataset_dir: Path, crawl_id: str) -> None:
+def make_marker(dataset_dir: Path, crawl_id: str) -> tuple[str, bool]:
+    """The token of the crawl's mark in this folder, and whether this call made the mark. The
+    mark appears whole or not at all (written aside, then linked into place): of processes
+    marking one folder at once, one makes it and the others read it."""
     path = marker(dataset_dir, crawl_id)
     path.parent.mkdir(exist_ok=True)
-    flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    os.close(os.open(path, flags, 0o644))
+    token = secrets.token_hex(8)
+    aside = path.with_name(f".{path.name}.{token}")
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
+    with open(os.open(aside, flags, 0o644), "w", encoding="utf-8") as handle:
+        handle.write(token)
+    try:
+        os.link(aside, path)
+        made = True
+    except FileExistsError:
+        made = False
+    finally:
+        aside.unlink()
+    if made:
+        return token, True
+    with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), encoding="utf-8") as handle:
+        return handle.read().strip(), False
 
 
 def worker_files(table_dir: Path, crawl_id: str, worker: str) -> list[Path]:

@@ -4,6 +4,7 @@ state (:class:`~herald_spider.store.ArticleStore`), which the components get wit
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from pathlib import Path
 
@@ -50,15 +51,11 @@ class DatasetExtension:
         shared = connect_shared(crawler)
         explicit_id = bool(settings.get("HERALD_CRAWL_ID"))
         self.store = store = ArticleStore.from_settings(settings)
+        started = False
         if shared is not None:
-            running = shared.running_crawl()
-            if running is not None and explicit_id and running != store.crawl_id:
-                raise Refused(
-                    f"HERALD_CRAWL_ID={store.crawl_id}, but shared crawl {running} is under way in "
-                    f"{shared.url} ({shared.key}): leave HERALD_CRAWL_ID unset to join it, or use "
-                    f"another HERALD_REDIS_KEY for another crawl."
-                )
-            store.crawl_id = running or store.crawl_id
+            # Every process of the crawl, started at the same moment or later, agrees here on
+            # one crawl ID, before anything is written.
+            store.crawl_id, started = self.agree(shared, store.crawl_id, explicit=explicit_id)
             store.shared = shared
         assert crawler.stats is not None
         crawler.stats.set_value("herald/crawl_id", store.crawl_id)
@@ -79,58 +76,80 @@ class DatasetExtension:
         # no other writer can change while we hold it.
         check_dataset(store.dataset_dir, files=False)
         wait = settings.getfloat("HERALD_LOCK_WAIT")
-        if shared is None:
-            self.lock.acquire(wait=wait)
-        else:
-            self.lock.acquire_shared(store.crawl_id, wait=wait)
         try:
+            if shared is None:
+                self.lock.acquire(wait=wait)
+            else:
+                self.lock.acquire_shared(store.crawl_id, wait=wait)
             # a crawl ID is checked when a crawl starts, not when a process joins it
-            self.check(store, explicit_id=explicit_id and (shared is None or running is None))
+            self.check(store, explicit_id=explicit_id and (shared is None or started))
             if shared is not None:
-                self.join(shared, store, resuming=running is not None)
+                self.mark(shared, store)
             for table in TABLES:
                 ensure_table(store.dataset_dir, table)
         except OSError as exc:
-            self.lock.release()
+            self.refused(started)
             raise Refused(
                 f"Cannot write the dataset {store.dataset_dir}: {exc}. Nothing was written."
             ) from None
         except BaseException:
-            self.lock.release()
+            self.refused(started)
             raise
+        if shared is not None:
+            logger.info(
+                "Shared crawl %s (%s, %s): this process is worker %s",
+                store.crawl_id,
+                shared.url,
+                shared.key,
+                shared.worker,
+            )
         self.crawler = crawler
         crawler.signals.connect(self.spider_opened, signal=signals.spider_opened)
 
+    def refused(self, started: bool) -> None:
+        """The crawl does not go on: the lock goes, and a shared crawl this process started and
+        no other joined is forgotten in Redis (the next crawl starts afresh)."""
+        self.lock.release()
+        shared = self.store.shared
+        if started and shared is not None:
+            with contextlib.suppress(*REDIS_ERRORS):
+                shared.forget_crawl(self.store.crawl_id)
+
     @staticmethod
-    def join(shared: SharedCrawl, store: ArticleStore, *, resuming: bool) -> None:
-        """Start the shared crawl under the store's crawl ID, or join (``resuming``) the one
-        under way. Refused: a crawl another process started meanwhile (the lock was taken for
-        another ID), and a dataset folder other than the crawl's (without the crawl's marker,
-        which the process that started it made)."""
-        if resuming and not marker(store.dataset_dir, store.crawl_id).exists():
-            raise Refused(
-                f"Shared crawl {store.crawl_id} ({shared.url}, {shared.key}) writes another dataset "
-                f"folder than {store.dataset_dir}: point HERALD_DATASET_DIR at that folder, or use "
-                f"another HERALD_REDIS_KEY for a crawl of this one. Nothing was stored there."
-            )
-        if not resuming:
-            make_marker(store.dataset_dir, store.crawl_id)
+    def agree(shared: SharedCrawl, candidate: str, *, explicit: bool) -> tuple[str, bool]:
+        """The ID of the shared crawl (``candidate`` if this process starts it), and whether it
+        does; a ``HERALD_CRAWL_ID`` other than the running crawl's is refused."""
         try:
-            crawl_id, _ = shared.join(store.crawl_id)
+            crawl_id, started = shared.join(candidate)
         except REDIS_ERRORS as exc:
             raise Refused(f"Lost Redis at {shared.url} while starting: {exc}. Nothing was written.") from None
-        if crawl_id != store.crawl_id:
-            marker(store.dataset_dir, store.crawl_id).unlink(missing_ok=True)
+        if explicit and crawl_id != candidate:
             raise Refused(
-                f"Another process started shared crawl {crawl_id} in {shared.url} at the same moment: "
-                f"run this one again to join it. Nothing was written."
+                f"HERALD_CRAWL_ID={candidate}, but shared crawl {crawl_id} is under way in {shared.url} "
+                f"({shared.key}): leave HERALD_CRAWL_ID unset to join it, or use another "
+                f"HERALD_REDIS_KEY for another crawl."
             )
-        logger.info(
-            "Shared crawl %s (%s, %s): this process is worker %s",
-            crawl_id,
-            shared.url,
-            shared.key,
-            shared.worker,
+        return crawl_id, started
+
+    @staticmethod
+    def mark(shared: SharedCrawl, store: ArticleStore) -> None:
+        """The crawl's one dataset folder: the first process of the crawl marks its folder
+        (:func:`herald_spider.shared.make_marker`) and names the mark in Redis; a process whose
+        folder bears another mark, or none once the crawl has one, writes another folder than
+        the crawl's, and is refused."""
+        token, made = make_marker(store.dataset_dir, store.crawl_id)
+        try:
+            crawl_token = shared.mark(token)
+        except REDIS_ERRORS as exc:
+            raise Refused(f"Lost Redis at {shared.url} while starting: {exc}. Nothing was written.") from None
+        if crawl_token == token:
+            return
+        if made:
+            marker(store.dataset_dir, store.crawl_id).unlink(missing_ok=True)
+        raise Refused(
+            f"Shared crawl {store.crawl_id} ({shared.url}, {shared.key}) writes another dataset "
+            f"folder than {store.dataset_dir}: point HERALD_DATASET_DIR at that folder, or use "
+            f"another HERALD_REDIS_KEY for a crawl of this one. Nothing was stored there."
         )
 
     @staticmethod

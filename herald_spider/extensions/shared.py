@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterable
 
 from scrapy import Spider, signals
 from scrapy.crawler import Crawler
@@ -228,3 +229,20 @@ def seeds_crawl(crawler: Crawler) -> bool:
     if not seeding:
         logger.info("Joining shared crawl %s: its frontier is already seeded", shared.crawl_id)
     return seeding
+
+
+def other_urls(crawler: Crawler, article_id: str, tried: Iterable[str]) -> list[str]:
+    """URLs of an article other processes of a shared crawl found and this one has not tried
+    (none in a crawl of one process): the site serves a page under one URL only."""
+    settings = crawler.settings
+    if not settings.getbool("HERALD_WRITE_DATASET") or not settings.get("HERALD_REDIS_URL"):
+        return []
+    shared = crawl_store(crawler).shared
+    if shared is None or shared.lost:
+        return []
+    try:
+        found = shared.urls_of(article_id)
+    except REDIS_ERRORS as exc:
+        stop_for_lost_redis(crawler, shared, exc)
+        return []
+    return [url for url in found if url not in set(tried)]

@@ -25,7 +25,7 @@ from twisted.internet.task import LoopingCall
 from herald_spider.dupefilters.shared import SharedDupeFilter
 from herald_spider.extensions.dataset import crawl_store
 from herald_spider.extensions.shared import stop_for_lost_redis
-from herald_spider.meta import LEASE
+from herald_spider.meta import ARTICLE_ID, LEASE
 from herald_spider.shared import REDIS_ERRORS, SharedCrawl, decode_request, encode_request
 
 logger = logging.getLogger(__name__)
@@ -61,7 +61,9 @@ class LeasedQueue(PriorityQueue):  # type: ignore[misc]
         lease = request.meta.get(LEASE)
         data = encode_request(request, self.spider)
         self.empty_at = -1.0
-        return self.shared.schedule(fingerprint, data, -request.priority, lease)
+        article_id = request.meta.get(ARTICLE_ID)
+        article = (article_id, request.url) if article_id else None
+        return self.shared.schedule(fingerprint, data, -request.priority, lease, article)
 
     def pop(self, timeout: int = 0) -> Request | None:
         if not self.taken:

@@ -20,7 +20,7 @@ from herald_spider import urls
 from herald_spider.backfill import SITEMAPS_BEGIN, Backfill, Window, queued
 from herald_spider.errors import Refused
 from herald_spider.extensions.frontier import resumed
-from herald_spider.extensions.shared import seeds_crawl
+from herald_spider.extensions.shared import other_urls, seeds_crawl
 from herald_spider.meta import ARTICLE_ID, CARD, FEED, LEGACY_ID
 from herald_spider.pages.article import ArticlePage
 from herald_spider.pages.cards import CardSignal
@@ -461,6 +461,8 @@ class SectionSpider(scrapy.Spider):
             self._count(f"herald/http_errors/{status}")
             self.logger.warning("%s page failed with HTTP %s: %s", page.capitalize(), status, request.url)
             alternatives = self.variants.get(article_id, []) if article_id else []
+            if status == 404 and article_id and not alternatives:  # found by another process?
+                alternatives = other_urls(self.crawler, article_id, self.tried.get(article_id, ()))
             if status == 404 and alternatives:
                 url = alternatives.pop(0)
                 self.tried[article_id] = (*self.tried.get(article_id, ()), url)
