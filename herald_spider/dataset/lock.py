@@ -18,6 +18,7 @@ import logging
 import os
 import stat
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from herald_spider.dataset.integrity import LOCK_NAME
@@ -120,11 +121,14 @@ class DatasetLock:
             ) from None
         self._fd, self._alone, self.first = fd, True, True
 
-    def acquire_shared(self, crawl_id: str, wait: float = 0.0) -> None:
+    def acquire_shared(
+        self, crawl_id: str, wait: float = 0.0, while_alone: Callable[[], object] | None = None
+    ) -> None:
         """Take the lock with the other processes of the shared crawl ``crawl_id``.
 
         The first process takes it alone for a moment to write ``shared crawl <crawl_id>`` in
-        the lock file, then shares it; a process that joins reads that line, so the processes
+        the lock file, and to run ``while_alone`` (what no two writers may do at once: making
+        the tables), then shares it; a process that joins reads that line, so the processes
         of another crawl (another Redis, another key) are refused as any other writer is.
         """
         try:
@@ -145,6 +149,14 @@ class DatasetLock:
                     raise Refused(
                         f"Cannot write the lock file {self.path}: {exc.strerror}. Nothing was written."
                     ) from None
+                if while_alone is not None:
+                    try:
+                        while_alone()
+                    except BaseException:
+                        os.ftruncate(fd, 0)
+                        os.close(fd)
+                        raise
+                    while_alone = None  # done: not again if this loop goes round once more
                 # flock shares it by letting go first: a writer may take it in between (then
                 # this one waits), and may leave its own line (then this one starts again)
                 if _try_flock(fd, fcntl.LOCK_SH) and _holder(fd).split(" (")[0] == mine:

@@ -76,17 +76,24 @@ class DatasetExtension:
         # no other writer can change while we hold it.
         check_dataset(store.dataset_dir, files=False)
         wait = settings.getfloat("HERALD_LOCK_WAIT")
+        # a crawl ID is checked when a crawl starts, not when a process joins it
+        explicit_id = explicit_id and (shared is None or started)
+
+        def make_tables() -> None:  # under the lock, held alone: no two writers at once
+            self.check(store, explicit_id=explicit_id)
+            for table in TABLES:
+                ensure_table(store.dataset_dir, table)
+
         try:
             if shared is None:
                 self.lock.acquire(wait=wait)
+                make_tables()
             else:
-                self.lock.acquire_shared(store.crawl_id, wait=wait)
-            # a crawl ID is checked when a crawl starts, not when a process joins it
-            self.check(store, explicit_id=explicit_id and (shared is None or started))
-            if shared is not None:
+                # the first process of the crawl in this dataset makes the tables while it
+                # holds the lock alone; the others find them made
+                self.lock.acquire_shared(store.crawl_id, wait=wait, while_alone=make_tables)
+                self.check(store, explicit_id=explicit_id)
                 self.mark(shared, store)
-            for table in TABLES:
-                ensure_table(store.dataset_dir, table)
         except OSError as exc:
             self.refused(started)
             raise Refused(
