@@ -416,15 +416,15 @@ def make_marker(dataset_dir: Path, crawl_id: str) -> tuple[str, bool]:
     token = secrets.token_hex(8)
     aside = path.with_name(f".{path.name}.{token}")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
-    with open(os.open(aside, flags, 0o644), "w", encoding="utf-8") as handle:
-        handle.write(token)
-    try:
+    try:  # a full disk leaves nothing behind: the aside file goes whatever happens
+        with open(os.open(aside, flags, 0o644), "w", encoding="utf-8") as handle:
+            handle.write(token)
         os.link(aside, path)
         made = True
     except FileExistsError:
         made = False
     finally:
-        aside.unlink()
+        aside.unlink(missing_ok=True)
     if made:
         return token, True
     with open(os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC), encoding="utf-8") as handle:

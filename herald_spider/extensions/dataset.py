@@ -92,7 +92,8 @@ class DatasetExtension:
                 # the first process of the crawl in this dataset makes the tables while it
                 # holds the lock alone; the others find them made
                 self.lock.acquire_shared(store.crawl_id, wait=wait, while_alone=make_tables)
-                self.check(store, explicit_id=explicit_id)
+                if not self.lock.first:  # the first checked the dataset while it made the tables
+                    self.check(store, explicit_id=explicit_id)
                 self.mark(shared, store)
         except OSError as exc:
             self.refused(started)

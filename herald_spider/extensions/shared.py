@@ -245,4 +245,5 @@ def other_urls(crawler: Crawler, article_id: str, tried: Iterable[str]) -> list[
     except REDIS_ERRORS as exc:
         stop_for_lost_redis(crawler, shared, exc)
         return []
-    return [url for url in found if url not in set(tried)]
+    seen = set(tried)
+    return [url for url in found if url not in seen]
